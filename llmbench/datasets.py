@@ -205,8 +205,8 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (start line, row) for each data row of a CSV file with a header."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
+        header = next(reader, [])
+        if not any(cell.strip() for cell in header):
             return
         header = [name.strip() for name in header]
         if "id" not in header:
