@@ -50,6 +50,9 @@ class Case:
     case_id: str
     fields: Mapping[str, Any] = field(default_factory=dict)
 
+    def __hash__(self) -> int:
+        return hash(self.case_id)
+
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
 

@@ -79,6 +79,9 @@ class PromptVersion:
         default=None, repr=False, compare=False
     )
 
+    def __hash__(self) -> int:
+        return hash((self.prompt_name, self.label, self.content_hash))
+
     @property
     def ref(self) -> str:
         """The version's reference, ``name@label``."""

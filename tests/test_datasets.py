@@ -180,6 +180,7 @@ def test_case_lookup_and_head() -> None:
     first_three = dataset.head(3)
 
     assert len(first_three) == 3
+    assert len({*first_three, *first_three}) == 3
     assert dataset.case("qn-01")["topic"] == "quillnote-plans"
     assert Case("x", {"a": 1}).get("b", "none") == "none"
     with pytest.raises(DatasetError, match="no case with id 'nope'"):

@@ -63,6 +63,7 @@ def test_the_sample_prompt_has_its_versions_in_order() -> None:
     assert prompt.version("v2-full-context").ref == "qa_answer@v2-full-context"
     assert all(not v.changed_since_lock for v in prompt.versions.values())
     assert all(v.locked_hash == v.content_hash for v in prompt.versions.values())
+    assert len(set(prompt.versions.values())) == len(prompt.versions)
 
 
 def test_full_context_renders_numbered_passages_then_the_question() -> None:
