@@ -71,7 +71,9 @@ def state_dir() -> Path:
 def data_dir() -> Path:
     """The folder holding prompts, datasets, suites and price overrides."""
     explicit = os.environ.get("LLMBENCH_DATA_DIR")
-    return Path(explicit).expanduser().resolve() if explicit else project_root() / "data"
+    return (
+        Path(explicit).expanduser().resolve() if explicit else project_root() / "data"
+    )
 
 
 @cache
