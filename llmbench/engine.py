@@ -28,11 +28,11 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from llmbench.cache import CacheKey, ResponseCache, cache_key
 from llmbench.config import load_dotenv
@@ -51,6 +51,7 @@ from llmbench.transports import (
 logger = logging.getLogger(__name__)
 
 Route = Literal["auto", "litellm", "direct"]
+T = TypeVar("T")
 
 #: Output tokens assumed for a call's budget reservation when nothing better is known.
 _DEFAULT_OUTPUT_TOKENS = 256
@@ -214,13 +215,7 @@ class Engine:
         Inside Jupyter prefer ``await engine.arun(...)``; here the batch then runs
         on a helper thread with its own event loop while this call waits.
         """
-        batch = self.arun(requests, run_id=run_id, description=description)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(batch)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, batch).result()
+        return run_sync(self.arun(requests, run_id=run_id, description=description))
 
     async def arun(
         self,
@@ -436,6 +431,21 @@ class Engine:
                 usd=f"{stats.paid_usd:.4f}",
                 refresh=False,
             )
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous code.
+
+    Outside an event loop this is `asyncio.run`. Inside one (a Jupyter cell),
+    the coroutine runs on a helper thread with its own loop while this waits,
+    since the cell's loop cannot be re-entered.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def _blank_record(request: ChatRequest, run_id: str) -> CallRecord:
