@@ -205,6 +205,8 @@ class Comparison:
 def _spend(calls: pd.DataFrame) -> dict[str, Any]:
     """Counts, mean tokens, total cost and latency percentiles of some calls."""
     ok = calls[calls["status"] == "ok"]
+    # Cache hits took no time; their latency would drag the percentiles to 0.
+    timed = ok[~ok["cache_hit"].astype(bool)]
     costs = calls["cost_usd"]
     return {
         "calls": len(calls),
@@ -213,8 +215,12 @@ def _spend(calls: pd.DataFrame) -> dict[str, Any]:
         "output_tokens": float(ok["output_tokens"].mean()) if len(ok) else 0.0,
         # A single unpriced call makes the total unknown rather than too low.
         "cost_usd": None if costs.isna().any() else float(costs.sum()),
-        "latency_p50_s": float(ok["latency_s"].quantile(0.5)) if len(ok) else None,
-        "latency_p95_s": float(ok["latency_s"].quantile(0.95)) if len(ok) else None,
+        "latency_p50_s": float(timed["latency_s"].quantile(0.5))
+        if len(timed)
+        else None,
+        "latency_p95_s": float(timed["latency_s"].quantile(0.95))
+        if len(timed)
+        else None,
     }
 
 
