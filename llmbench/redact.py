@@ -15,7 +15,12 @@ from typing import Any
 
 REDACTED = "[redacted]"
 
-_SECRET_NAME = re.compile(r"API_?KEY|TOKEN|SECRET|PASSWORD|ACCESS_KEY|CREDENTIAL", re.I)
+# TOKEN only as a whole word (HF_TOKEN, auth_token), never max_tokens.
+_SECRET_NAME = re.compile(
+    r"API_?KEY|(?:^|_)TOKEN(?:$|_)|SECRET|PASSWORD|ACCESS_?KEY|CREDENTIAL"
+    r"|AUTHORIZATION",
+    re.I,
+)
 _KEY_SHAPES = re.compile(
     r"(?:sk|pk|rk)-[A-Za-z0-9_\-]{8,}"  # OpenAI, Anthropic and look-alikes
     r"|(?<=Bearer )[A-Za-z0-9_\-\.=]{8,}"
