@@ -33,6 +33,8 @@ OFFLINE_DEFAULTS: dict[str, str] = {
     # loads the project's .env itself, once, in `load_dotenv`.
     "LITELLM_MODE": "PRODUCTION",
     "LITELLM_TELEMETRY": "False",
+    # Without it litellm's token counter fetches Hugging Face tokenizers.
+    "LITELLM_OFFLINE_MODE": "true",
     "RAGAS_DO_NOT_TRACK": "true",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
