@@ -32,6 +32,21 @@ _model: Any = None
 _lock = threading.Lock()
 
 
+def _import_wordllama() -> Any:
+    """Import wordllama, undoing the root logging set-up its import performs."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+
+    # wordllama calls logging.basicConfig(level=INFO) at import, which would
+    # print every library's INFO records in a notebook.
+    import wordllama
+
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    return wordllama
+
+
 def _load_model() -> Any:
     """The WordLlama model, loaded from the wheel on first call and kept."""
     global _model
@@ -40,13 +55,12 @@ def _load_model() -> Any:
 
     with _lock:
         if _model is None:
-            import wordllama
-            from wordllama import WordLlama
+            wordllama = _import_wordllama()
 
             # The package folder holds weights/ and tokenizers/; its default
             # lookup path is misspelled and would fall through to a download.
             package_dir = Path(wordllama.__file__).parent
-            _model = WordLlama.load(
+            _model = wordllama.WordLlama.load(
                 config=MODEL_CONFIG,
                 cache_dir=package_dir,
                 dim=DIMENSIONS,

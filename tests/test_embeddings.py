@@ -69,7 +69,7 @@ def test_similarity_matrix_has_one_row_per_query() -> None:
     assert float(scores.max()) <= 1.0
 
 
-def test_the_model_loads_and_embeds_with_sockets_blocked() -> None:
+def test_the_model_loads_offline_and_leaves_root_logging_alone() -> None:
     script = textwrap.dedent(
         """
         import socket
@@ -85,11 +85,17 @@ def test_the_model_loads_and_embeds_with_sockets_blocked() -> None:
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
 
+        import logging
+
+        root = logging.getLogger()
+        before = (root.level, len(root.handlers))
+
         from llmbench import embeddings
         score = embeddings.similarity(
             "The capital of France is Paris", "Paris is France's capital city"
         )
-        print(len(attempts), round(score, 3))
+        after = (root.level, len(root.handlers))
+        print(len(attempts), round(score, 3), before == after)
         """
     )
 
@@ -103,9 +109,10 @@ def test_the_model_loads_and_embeds_with_sockets_blocked() -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    attempts, score = done.stdout.split()
+    attempts, score, root_logging_kept = done.stdout.split()
     assert attempts == "0"
     assert float(score) > 0.8
+    assert root_logging_kept == "True"
 
 
 @pytest.mark.parametrize("texts", [["x"] * 3, ["same words", "same words"]])
