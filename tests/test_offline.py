@@ -8,7 +8,6 @@ import logging
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -315,13 +314,12 @@ def test_registering_again_is_cheap_and_keeps_other_providers(
     monkeypatch.setattr(litellm, "custom_provider_map", [other])
 
     register_offline_provider()
-    started = time.perf_counter()
+    handler = litellm.custom_provider_map[-1]["custom_handler"]
     register_offline_provider()
-    second_call_s = time.perf_counter() - started
 
     providers = [item["provider"] for item in litellm.custom_provider_map]
     assert providers == ["elsewhere", PROVIDER]
-    assert second_call_s < 0.005
+    assert litellm.custom_provider_map[-1]["custom_handler"] is handler
 
 
 def test_a_foreign_handler_for_the_offline_name_is_refused(
@@ -334,19 +332,17 @@ def test_a_foreign_handler_for_the_offline_name_is_refused(
         register_offline_provider()
 
 
-def test_a_hundred_async_calls_take_well_under_two_seconds() -> None:
+def test_a_hundred_async_calls_answer_the_same() -> None:
     messages = rag_messages(PASSAGES)
 
-    async def hundred_calls() -> float:
-        await litellm.acompletion(model=EXTRACTIVE_MODEL, messages=messages)
-        started = time.perf_counter()
-        for _ in range(100):
+    async def hundred_calls() -> set[str]:
+        replies = [
             await litellm.acompletion(model=EXTRACTIVE_MODEL, messages=messages)
-        return time.perf_counter() - started
+            for _ in range(100)
+        ]
+        return {reply.choices[0].message.content for reply in replies}
 
-    elapsed_s = asyncio.run(hundred_calls())
-
-    assert elapsed_s < 2.0
+    assert len(asyncio.run(hundred_calls())) == 1
 
 
 def run_isolated(script: str) -> subprocess.CompletedProcess[str]:
