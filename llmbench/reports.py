@@ -176,7 +176,7 @@ def publish_headline(name: str, value: Any) -> None:
 def render_reports(
     notebooks: Sequence[Path | str],
     parameters: Mapping[str, Any] | None = None,
-    out_dir: Path | None = None,
+    out_dir: Path | str | None = None,
     kernel_name: str = "llmbench",
     progress: bool = True,
     fail_on_gate: bool = False,
@@ -224,7 +224,7 @@ def render_reports(
 
     results: list[NotebookResult] = []
     with tqdm(plans, desc="reports", unit="notebook", disable=not progress) as bar:
-        for plan, name in zip(plans, names, strict=True):
+        for plan, name in zip(bar, names, strict=True):
             bar.set_postfix_str(plan.notebook.name)
             result = _render_one(plan, folder / name, settings)
             results.append(result)
@@ -260,7 +260,7 @@ def _check_notebooks(paths: Sequence[Path]) -> None:
         raise ReportError(f"notebook(s) not found: {', '.join(missing)}")
 
 
-def _make_out_dir(out_dir: Path | None, started_at: datetime) -> Path:
+def _make_out_dir(out_dir: Path | str | None, started_at: datetime) -> Path:
     """Create the run folder; a new timestamped one unless out_dir is given."""
     if out_dir is not None:
         folder = Path(out_dir).resolve()
