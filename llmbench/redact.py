@@ -17,12 +17,12 @@ REDACTED = "[redacted]"
 
 # TOKEN only as a whole word (HF_TOKEN, auth_token), never max_tokens.
 _SECRET_NAME = re.compile(
-    r"API_?KEY|(?:^|_)TOKEN(?:$|_)|SECRET|PASSWORD|ACCESS_?KEY|CREDENTIAL"
+    r"API_?KEY|(?:^|_)(?:TOKEN|KEY)(?:$|_)|SECRET|PASSWORD|ACCESS_?KEY|CREDENTIAL"
     r"|AUTHORIZATION",
     re.I,
 )
 _KEY_SHAPES = re.compile(
-    r"(?:sk|pk|rk)-[A-Za-z0-9_\-]{8,}"  # OpenAI, Anthropic and look-alikes
+    r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{8,}"  # OpenAI, Anthropic and look-alikes
     r"|(?<=Bearer )[A-Za-z0-9_\-\.=]{8,}"
     r"|AKIA[0-9A-Z]{16}"  # AWS access key ids
     r"|AIza[0-9A-Za-z_\-]{20,}"  # Google API keys

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from llmbench.cache import ResponseCache, cache_key, is_sampling
 from llmbench.records import ChatRequest
 
@@ -76,3 +78,17 @@ def test_token_limits_are_not_mistaken_for_credentials() -> None:
     assert all(
         map(is_secret_name, ["api_key", "HF_TOKEN", "auth_token", "Authorization"])
     )
+
+
+def test_redaction_spares_ordinary_words_and_catches_named_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmbench.redact import redact
+
+    monkeypatch.setenv("MISTRAL_KEY", "mistral-value-123456")
+
+    assert redact("task-management and ask-questions") == (
+        "task-management and ask-questions"
+    )
+    assert "mistral-value-123456" not in redact("key=mistral-value-123456")
+    assert "sk-abcdef123456" not in redact("Bearer sk-abcdef123456")
