@@ -247,9 +247,23 @@ def paired_comparison(
     if len(diff) == 0:
         nan = math.nan
         return PairedComparison(
-            label_a, label_b, 0, n_missing, 0, 0, 0, nan, nan, Interval(nan, nan, nan),
-            1.0, "none", False, higher_is_better, confidence, unit,
-        )  # fmt: skip
+            label_a=label_a,
+            label_b=label_b,
+            n=0,
+            n_missing=n_missing,
+            wins=0,
+            ties=0,
+            losses=0,
+            mean_a=nan,
+            mean_b=nan,
+            difference=Interval(nan, nan, nan),
+            p_value=1.0,
+            test="none",
+            significant=False,
+            higher_is_better=higher_is_better,
+            confidence=confidence,
+            unit=unit,
+        )
 
     p_value, test = _paired_test(diff[~tied], up, down)
     interval = paired_bootstrap_ci(
@@ -434,10 +448,8 @@ def case_variance(
         ``range``, ``n_passed``, ``n_failed`` and ``flaky`` (passes in some
         repeats and fails in others, or a range above `range_threshold`).
     """
-    keys = list(by) if by is not None else [
-        c for c in ("prompt_name", "prompt_version", "model", "metric", "case_id")
-        if c in frame.columns
-    ]  # fmt: skip
+    default_keys = ("prompt_name", "prompt_version", "model", "metric", "case_id")
+    keys = list(by) if by is not None else [c for c in default_keys if c in frame]
     if not keys:
         raise ValueError("case_variance needs grouping columns: pass by=[...]")
 

@@ -49,29 +49,45 @@ def references(value: Any) -> list[str] | None:
     return [str(value)]
 
 
+@lru_cache(maxsize=65536)
+def _expected_counts(reference: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """A reference's normalized token count and its token multiset."""
+    tokens = normalize_answer(reference).split()
+    return len(tokens), tuple(Counter(tokens).items())
+
+
 def token_f1_score(prediction: str, reference: str) -> float:
     """SQuAD token F1 between two strings, after normalization."""
     predicted = normalize_answer(prediction).split()
-    expected = normalize_answer(reference).split()
-    if not predicted or not expected:
-        return float(predicted == expected)
+    n_expected, expected = _expected_counts(reference)
+    if not predicted or not n_expected:
+        return float(len(predicted) == n_expected)
 
-    overlap = sum((Counter(predicted) & Counter(expected)).values())
+    # The size of the multiset intersection, without building two Counters.
+    remaining = dict(expected)
+    overlap = 0
+    for token in predicted:
+        left = remaining.get(token, 0)
+        if left:
+            remaining[token] = left - 1
+            overlap += 1
     if overlap == 0:
         return 0.0
     precision = overlap / len(predicted)
-    recall = overlap / len(expected)
+    recall = overlap / n_expected
     return 2 * precision * recall / (precision + recall)
 
 
 def _outputs(rows: pd.DataFrame) -> list[str]:
     """The output texts of a batch, None read as ''."""
-    return [text if isinstance(text, str) else "" for text in rows["output_text"]]
+    return [
+        text if isinstance(text, str) else "" for text in rows["output_text"].tolist()
+    ]
 
 
 def _with_references(rows: pd.DataFrame) -> zip[tuple[str, list[str] | None]]:
     """Pairs of (output, acceptable references or None) for a batch."""
-    return zip(_outputs(rows), map(references, rows["answer"]), strict=True)
+    return zip(_outputs(rows), map(references, rows["answer"].tolist()), strict=True)
 
 
 @vectorized_metric("exact_match", threshold=1.0, needs=("answer",))
@@ -109,7 +125,7 @@ def contains(
         needle = fold(substring)
         return Scores([float(needle in out) for out in outputs], [None] * len(outputs))
 
-    answers = rows["answer"] if "answer" in rows else [None] * len(outputs)
+    answers = rows["answer"].tolist() if "answer" in rows else [None] * len(outputs)
     values: list[float] = []
     details: list[str | None] = []
     for out, refs in zip(outputs, map(references, answers), strict=True):
@@ -189,17 +205,15 @@ def json_schema(
         return validators[key]
 
     fixed = validator(schema) if schema is not None else None
-    row_schemas = rows["schema"] if fixed is None and "schema" in rows else None
+    row_schemas = (
+        rows["schema"].tolist() if fixed is None and "schema" in rows else None
+    )
     values: list[float] = []
     details: list[str | None] = []
     for i, out in enumerate(_outputs(rows)):
         check = fixed
-        if (
-            check is None
-            and row_schemas is not None
-            and row_schemas.iloc[i] is not None
-        ):
-            check = validator(row_schemas.iloc[i])
+        if check is None and row_schemas is not None and row_schemas[i] is not None:
+            check = validator(row_schemas[i])
         if check is None:
             values.append(math.nan)
             details.append("no schema: pass schema= or give the case a 'schema'")
@@ -253,13 +267,13 @@ def length_bounds(
 @vectorized_metric("latency_bound", threshold=1.0, needs=("latency_s",))
 def latency_bound(rows: pd.DataFrame, max_s: float) -> list[float]:
     """1 when the call's latency in seconds is at most `max_s`."""
-    return [float(latency <= max_s) for latency in rows["latency_s"]]
+    return [float(latency <= max_s) for latency in rows["latency_s"].tolist()]
 
 
 @vectorized_metric("cost_bound", threshold=1.0)
 def cost_bound(rows: pd.DataFrame, max_usd: float) -> Scores:
     """1 when the call's cost in USD is at most `max_usd` (NaN if unpriced)."""
-    costs = rows["cost_usd"] if "cost_usd" in rows else [None] * len(rows)
+    costs = rows["cost_usd"].tolist() if "cost_usd" in rows else [None] * len(rows)
     values: list[float] = []
     details: list[str | None] = []
     for cost in costs:

@@ -56,7 +56,9 @@ def _best_over_references(
 ) -> list[float]:
     """Per row, the best `pair_score(reference, output)` over its references."""
     scores: list[float] = []
-    for out, value in zip(rows["output_text"], rows["answer"], strict=True):
+    for out, value in zip(
+        rows["output_text"].tolist(), rows["answer"].tolist(), strict=True
+    ):
         refs = references(value)
         text = out if isinstance(out, str) else ""
         scores.append(
@@ -72,26 +74,36 @@ def string_similarity(rows: pd.DataFrame, distance: str = "levenshtein") -> Any:
     from rapidfuzz.process import cpdist
 
     scorer = string_similarity_scorer(distance)
-    answers = list(rows["answer"])
+    answers = rows["answer"].tolist()
     if all(isinstance(a, str) for a in answers):
-        outputs = [t if isinstance(t, str) else "" for t in rows["output_text"]]
+        outputs = [
+            t if isinstance(t, str) else "" for t in rows["output_text"].tolist()
+        ]
         return cpdist(answers, outputs, scorer=scorer, dtype=np.float64, workers=1)
     return _best_over_references(rows, scorer)
 
 
-def bleu_score(reference: str, response: str) -> float:
-    """ragas' BLEU: sacrebleu corpus BLEU over sentences split on ". " (0-1)."""
-    from sacrebleu import corpus_bleu
+def bleu_score(reference: str, response: str, scorer: Any = None) -> float:
+    """ragas' BLEU: sacrebleu corpus BLEU over sentences split on ". " (0-1).
 
+    `scorer` is a reusable ``sacrebleu.BLEU()``; one is made when None.
+    """
+    if scorer is None:
+        from sacrebleu import BLEU
+
+        scorer = BLEU()
     hypotheses = response.split(". ")
     reference_streams = [[sentence] for sentence in reference.split(". ")]
-    return float(corpus_bleu(hypotheses, reference_streams).score) / 100
+    return float(scorer.corpus_score(hypotheses, reference_streams).score) / 100
 
 
 @vectorized_metric("bleu", needs=("answer",))
 def bleu(rows: pd.DataFrame) -> list[float]:
     """BLEU of the output against the reference answer, as ragas computes it (0-1)."""
-    return _best_over_references(rows, bleu_score)
+    from sacrebleu import BLEU
+
+    scorer = BLEU()
+    return _best_over_references(rows, lambda ref, out: bleu_score(ref, out, scorer))
 
 
 @vectorized_metric("rouge", needs=("answer",))
@@ -104,7 +116,7 @@ def rouge(
     if mode not in ("fmeasure", "precision", "recall"):
         raise MetricError("metric 'rouge': mode must be fmeasure, precision or recall")
     try:
-        scorer = rouge_scorer.RougeScorer([rouge_type], use_stemmer=True)
+        scorer = rouge_scorer.RougeScorer([rouge_type], tokenizer=_StemmingTokenizer())
     except ValueError as exc:
         raise MetricError(f"metric 'rouge': {exc}") from exc
 
@@ -112,6 +124,35 @@ def rouge(
         return float(getattr(scorer.score(reference, response)[rouge_type], mode))
 
     return _best_over_references(rows, pair)
+
+
+class _StemmingTokenizer:
+    """rouge-score's tokenizer with the Porter stemmer, remembering its work.
+
+    Stemming is most of ROUGE's cost and a batch repeats the same words (and
+    often the same texts), so stems and token lists are cached per batch.
+    """
+
+    def __init__(self) -> None:
+        from nltk.stem import porter
+
+        self._stemmer = porter.PorterStemmer()
+        self._stems: dict[str, str] = {}
+        self._tokens: dict[str, list[str]] = {}
+
+    def stem(self, word: str) -> str:
+        found = self._stems.get(word)
+        if found is None:
+            found = self._stems[word] = self._stemmer.stem(word)
+        return found
+
+    def tokenize(self, text: str) -> list[str]:
+        from rouge_score import tokenize
+
+        found = self._tokens.get(text)
+        if found is None:
+            found = self._tokens[text] = tokenize.tokenize(text, self)
+        return found
 
 
 def _passage_list(value: Any) -> list[str] | None:
@@ -134,7 +175,7 @@ def _context_matches(
     values: list[float] = []
     details: list[str | None] = []
     for retrieved_value, reference_value in zip(
-        rows["contexts"], rows["reference_contexts"], strict=True
+        rows["contexts"].tolist(), rows["reference_contexts"].tolist(), strict=True
     ):
         retrieved = _passage_list(retrieved_value)
         expected = _passage_list(reference_value)

@@ -132,12 +132,13 @@ def join_cases(frame: pd.DataFrame, cases: Any) -> pd.DataFrame:
     keyed = rows.assign(case_id=rows["case_id"].astype(str))
     joined = keyed.merge(case_frame, on="case_id", how="left", validate="many_to_one")
 
-    unknown = ~keyed["case_id"].isin(case_frame["case_id"])
-    if unknown.any():
+    known = set(case_frame["case_id"].tolist())
+    unknown = [c for c in keyed["case_id"].tolist() if c not in known]
+    if unknown:
         logger.warning(
             "%s call(s) answer case ids missing from the cases given, e.g. %s",
-            int(unknown.sum()),
-            keyed.loc[unknown, "case_id"].iloc[0],
+            len(unknown),
+            unknown[0],
         )
     return joined
 
@@ -221,7 +222,7 @@ def _unscorable(planned: _Planned, rows: pd.DataFrame) -> list[str | None]:
     reasons: list[str | None] = [None] * len(rows)
     if "status" in rows.columns:
         for i, (status, error) in enumerate(
-            zip(rows["status"], _column(rows, "error_type"), strict=True)
+            zip(_column(rows, "status"), _column(rows, "error_type"), strict=True)
         ):
             if status != "ok":
                 reasons[i] = f"call {status}" + (f" ({error})" if error else "")

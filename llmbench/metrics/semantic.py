@@ -40,10 +40,10 @@ def semantic_similarity(rows: pd.DataFrame, batch_size: int = EMBED_BATCH) -> An
     """Cosine similarity of the output to the closest reference answer (-1 to 1)."""
     import numpy as np
 
-    outputs = [t if isinstance(t, str) else "" for t in rows["output_text"]]
+    outputs = [t if isinstance(t, str) else "" for t in rows["output_text"].tolist()]
     owners: list[int] = []
     refs: list[str] = []
-    for i, value in enumerate(rows["answer"]):
+    for i, value in enumerate(rows["answer"].tolist()):
         for ref in references(value) or []:
             owners.append(i)
             refs.append(ref)
