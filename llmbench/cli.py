@@ -90,6 +90,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from llmbench import cost_tables, cost_views
+    from llmbench.costs import accounting, estimate
+
+    if args.action == "estimate":
+        requests = cost_tables.plan_requests(
+            args.prompt,
+            args.versions,
+            args.models,
+            args.dataset,
+            repeats=args.repeats,
+            limit=args.limit,
+        )
+        planned = estimate(requests, output_tokens=args.output_tokens)
+        table = cost_tables.estimate_by_model(planned)
+        print(cost_views.text_table(table[list(cost_tables.ESTIMATE_COLUMNS)]))
+        print()
+        print(planned.summary())
+        return EXIT_OK
+
+    frame = cost_tables.runs_frame(args.run_id)
+    print(f"run {args.run_id}")
+    print(cost_views.text_table(accounting(frame)))
+    print()
+    print(cost_views.spend_summary(frame))
+    return EXIT_OK
+
+
 # -- reports and services -------------------------------------------------------
 
 NOTEBOOKS = ("prompt_comparison", "eval_suite", "cost_analysis", "trace_explorer")
@@ -185,6 +213,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--limit", type=int, help="only the first N cases")
     sub.add_argument("--out", type=Path, help="folder for the result tables (CSV)")
     sub.set_defaults(handler=cmd_compare)
+
+    sub = commands.add_parser("cost", help="estimate a run's cost, or account for one")
+    actions = sub.add_subparsers(dest="action", required=True)
+    plan = actions.add_parser("estimate", help="what a comparison would cost")
+    plan.add_argument("--prompt", required=True, help="a prompt under data/prompts")
+    plan.add_argument("--versions", nargs="+", help="version labels (default: all)")
+    plan.add_argument("--models", nargs="+", required=True, help="litellm models")
+    plan.add_argument("--dataset", default="qa_sample")
+    plan.add_argument("--repeats", type=int, default=1)
+    plan.add_argument("--limit", type=int, help="only the first N cases")
+    plan.add_argument(
+        "--output-tokens", type=int, help="expected output tokens per call"
+    )
+    plan.set_defaults(handler=cmd_cost)
+    spent = actions.add_parser("report", help="what a stored run cost")
+    spent.add_argument("run_id", help="a run id or 'latest'")
+    spent.set_defaults(handler=cmd_cost)
 
     sub = commands.add_parser("report", help="render notebooks as HTML reports")
     sub.add_argument("notebooks", nargs="*", type=Path)
