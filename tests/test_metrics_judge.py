@@ -158,6 +158,18 @@ def test_unparseable_judge_replies_score_nan_with_a_reason(stub: LocalServer) ->
     assert len(judge.records) == stub.stats()["requests"]["chat"] >= 1
 
 
+def test_judge_error_details_never_carry_the_key() -> None:
+    judge = Judge("openai/judge-stub", api_base="http://127.0.0.1:9", api_key=SECRET)
+
+    text = judge.scrub(
+        f"401: Incorrect API key provided: {SECRET} (and sk-other-12345678)"
+    )
+
+    assert SECRET not in text
+    assert "sk-other-12345678" not in text
+    assert text.startswith("401: Incorrect API key provided: [redacted]")
+
+
 def test_the_judge_can_come_from_the_environment(
     stub: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

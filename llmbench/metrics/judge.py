@@ -121,6 +121,14 @@ class Judge:
 
         return pd.DataFrame([r.to_dict() for r in self.records], columns=RECORD_COLUMNS)
 
+    def scrub(self, text: str) -> str:
+        """`text` with this judge's key and anything shaped like a secret removed."""
+        from llmbench.redact import REDACTED, redact
+
+        if self.api_key:
+            text = text.replace(self.api_key, REDACTED)
+        return redact(text)
+
     def ragas_llm(self) -> Any:
         """A ragas LLM (for ``ragas.metrics.collections``) calling this judge."""
         from ragas.llms import llm_factory
@@ -236,10 +244,19 @@ def require_judge(judge: Judge | None, metric_names: list[str]) -> Judge:
     return chosen
 
 
-@cache
 def install_usage_logger() -> Any:
-    """Add llmbench's judge usage logger to ``litellm.callbacks`` once."""
+    """Put llmbench's judge usage logger in ``litellm.callbacks`` (once)."""
     import litellm
+
+    usage_logger = _usage_logger()
+    if usage_logger not in litellm.callbacks:
+        litellm.callbacks.append(usage_logger)
+    return usage_logger
+
+
+@cache
+def _usage_logger() -> Any:
+    """The one judge usage logger of this process."""
     from litellm.integrations.custom_logger import CustomLogger
 
     class JudgeUsageLogger(CustomLogger):  # type: ignore[misc]
@@ -266,9 +283,7 @@ def install_usage_logger() -> Any:
         ) -> None:
             _dispatch(kwargs, response_obj, start_time, end_time, ok=False)
 
-    usage_logger = JudgeUsageLogger()
-    litellm.callbacks.append(usage_logger)
-    return usage_logger
+    return JudgeUsageLogger()
 
 
 def _dispatch(kwargs: Any, response: Any, start: Any, end: Any, *, ok: bool) -> None:

@@ -219,7 +219,8 @@ async def score_with_judge(
                 result = await ragas_metric.ascore(**arguments)
             except Exception as exc:  # one bad row must not sink the batch
                 logger.debug("judge metric %s failed on %s", label, tags, exc_info=True)
-                return math.nan, f"judge failed: {type(exc).__name__}: {exc}"[:300]
+                message = judge.scrub(f"judge failed: {type(exc).__name__}: {exc}")
+                return math.nan, message[:300]
         value = getattr(result, "value", result)
         number = math.nan if value is None else float(value)
         reason = getattr(result, "reason", None)
