@@ -181,6 +181,17 @@ def cmd_phoenix(args: argparse.Namespace) -> int:
     return EXIT_OK if status else EXIT_FAILED
 
 
+def cmd_strip(args: argparse.Namespace) -> int:
+    from llmbench.config import project_root
+    from llmbench.notebook_files import strip_outputs
+
+    paths = args.notebooks or sorted((project_root() / "notebooks").glob("*.ipynb"))
+    for path in paths:
+        if strip_outputs(path):
+            print(f"stripped {path}")
+    return EXIT_OK
+
+
 # -- the parser -----------------------------------------------------------------
 
 
@@ -243,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-gate", action="store_true", help="exit 1 when an eval gate fails"
     )
     sub.set_defaults(handler=cmd_report)
+
+    sub = commands.add_parser("strip", help="remove outputs from notebooks")
+    sub.add_argument("notebooks", nargs="*", type=Path, help="default notebooks/*")
+    sub.set_defaults(handler=cmd_strip)
 
     sub = commands.add_parser("phoenix", help="the Phoenix trace server")
     sub.add_argument("action", choices=["start", "stop", "status"])
