@@ -33,12 +33,12 @@ from llmbench.metrics.base import (
     register,
     vectorized_metric,
 )
+from llmbench.metrics.cases import join_cases
 from llmbench.metrics.judge import Judge
 from llmbench.metrics.scoring import (
     IDENTITY_COLUMNS,
     SCORE_COLUMNS,
     ascore,
-    join_cases,
     score,
     summarize,
 )

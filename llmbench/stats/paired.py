@@ -1,29 +1,20 @@
-"""Is B really better than A? Confidence intervals and paired tests for evals.
+"""Paired tests: is B really better than A on the same cases?
 
-Eval scores are paired: prompt A and prompt B answered the same cases, so the
-questions worth asking are about per-case differences. This module gives
-
-- `bootstrap_ci` / `paired_bootstrap_ci`: percentile bootstrap intervals for a
-  statistic (the mean, by default) and for a mean difference;
-- `paired_comparison`: wins, ties and losses, the mean difference with its
-  interval, a Wilcoxon signed-rank p-value (the exact sign test when there are
-  few non-tied cases), and a verdict in plain words;
-- `mcnemar`: the test for paired pass/fail outcomes (exact binomial when the
-  discordant count is small);
-- `case_variance`: per-case spread across repeats, and which cases are flaky.
-
-Missing scores (NaN) are never dropped silently: the one-sample functions
-refuse them unless told to omit them, and the paired ones leave out incomplete
-pairs and say how many in their result. numpy, scipy and pandas load on first
-use.
+`paired_comparison` counts wins, ties and losses, puts a bootstrap interval on
+the mean difference, tests it (Wilcoxon signed-rank, or the exact sign test
+with few non-tied cases) and says the result in words. `mcnemar` does the same
+job for pass/fail outcomes. `compare` pulls two configurations out of a tidy
+scores frame and pairs them by case.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from llmbench.stats.bootstrap import Interval, complete_pairs, paired_bootstrap_ci
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,95 +25,6 @@ if TYPE_CHECKING:
 MIN_WILCOXON_PAIRS = 10
 #: Below this many discordant pairs McNemar's test uses the exact binomial.
 MCNEMAR_EXACT_BELOW = 25
-#: Resampled values held in memory at once by the bootstrap.
-_BOOTSTRAP_CELLS = 4_000_000
-
-NanPolicy = Literal["raise", "omit"]
-
-
-class Interval(NamedTuple):
-    """A confidence interval around an estimate, in the statistic's units."""
-
-    low: float
-    estimate: float
-    high: float
-
-    def __str__(self) -> str:
-        return f"{self.estimate:+.3g} ({self.low:+.3g} to {self.high:+.3g})"
-
-
-def bootstrap_ci(
-    values: ArrayLike,
-    statistic: Callable[..., Any] | None = None,
-    confidence: float = 0.95,
-    n_resamples: int = 2000,
-    seed: int | None = 0,
-    nan_policy: NanPolicy = "raise",
-) -> Interval:
-    """A percentile bootstrap confidence interval for a statistic of `values`.
-
-    Args:
-        values: The sample (for example one score per case).
-        statistic: A function of a 1-D array; called with ``axis=-1`` on a 2-D
-            batch of resamples when it accepts that (numpy reductions do).
-            Defaults to the mean.
-        confidence: The interval's coverage, e.g. 0.95.
-        n_resamples: How many bootstrap resamples to draw.
-        seed: Seed of the resampling, for repeatable intervals.
-        nan_policy: ``raise`` on NaN values, or ``omit`` them.
-
-    Returns:
-        `Interval` (low, estimate, high). A constant sample gives a degenerate
-        interval (low == estimate == high).
-
-    Raises:
-        ValueError: No values, NaNs under ``raise``, or a bad `confidence`.
-    """
-    import numpy as np
-
-    data = _clean(np.asarray(values, dtype=np.float64).reshape(-1), nan_policy)
-    stat = statistic or np.mean
-    rng = np.random.default_rng(seed)
-
-    estimate = float(stat(data))
-    resampled = _resample(
-        lambda idx: _apply(stat, data[idx]), len(data), n_resamples, rng
-    )
-    low, high = _percentiles(resampled, confidence)
-    return Interval(low, estimate, high)
-
-
-def paired_bootstrap_ci(
-    a: ArrayLike,
-    b: ArrayLike,
-    statistic: Callable[..., Any] | None = None,
-    confidence: float = 0.95,
-    n_resamples: int = 2000,
-    seed: int | None = 0,
-) -> Interval:
-    """A bootstrap interval for the difference ``statistic(b) - statistic(a)``.
-
-    The pairs (a[i], b[i]) are resampled together, so the interval reflects
-    the per-case pairing. Pairs with a NaN on either side are left out.
-
-    Returns:
-        `Interval` of B minus A (positive: B scores higher).
-    """
-    import numpy as np
-
-    left, right, _ = _pairs(a, b)
-    stat = statistic or np.mean
-    rng = np.random.default_rng(seed)
-
-    estimate = float(stat(right) - stat(left))
-    resampled = _resample(
-        lambda idx: _apply(stat, right[idx]) - _apply(stat, left[idx]),
-        len(left),
-        n_resamples,
-        rng,
-    )
-    low, high = _percentiles(resampled, confidence)
-    return Interval(low, estimate, high)
 
 
 @dataclass(frozen=True)
@@ -237,7 +139,7 @@ def paired_comparison(
     """
     import numpy as np
 
-    left, right, n_missing = _pairs(scores_a, scores_b, allow_empty=True)
+    left, right, n_missing = complete_pairs(scores_a, scores_b, allow_empty=True)
     diff = right - left
     tied = np.abs(diff) <= tie_tolerance
     up = int(((diff > 0) & ~tied).sum())
@@ -396,7 +298,7 @@ def mcnemar(
     """
     from scipy import stats
 
-    left, right, _ = _pairs(passed_a, passed_b, allow_empty=True)
+    left, right, _ = complete_pairs(passed_a, passed_b, allow_empty=True)
     a, b = left.astype(bool), right.astype(bool)
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     discordant = only_a + only_b
@@ -422,64 +324,6 @@ def mcnemar(
     )
 
 
-def case_variance(
-    frame: pd.DataFrame,
-    score_col: str = "score",
-    by: Sequence[str] | None = None,
-    *,
-    passed_col: str | None = "passed",
-    range_threshold: float = 0.2,
-) -> pd.DataFrame:
-    """Per case, how much the score moves across repeats, and whether it is flaky.
-
-    Args:
-        frame: Scores, one row per call (the output of `llmbench.metrics.score`).
-        score_col: The score column.
-        by: The columns naming one case under one configuration; repeats are
-            the rows within a group. Defaults to those of ``prompt_name``,
-            ``prompt_version``, ``model``, ``metric``, ``case_id`` present.
-        passed_col: The pass/fail column, or None to ignore pass/fail.
-        range_threshold: A group whose score range (max - min) exceeds this is
-            flaky even without pass/fail.
-
-    Returns:
-        One row per group: the `by` columns, ``n_repeats``, ``n_nan``,
-        ``mean``, ``std`` (NaN with one scored repeat), ``min``, ``max``,
-        ``range``, ``n_passed``, ``n_failed`` and ``flaky`` (passes in some
-        repeats and fails in others, or a range above `range_threshold`).
-    """
-    default_keys = ("prompt_name", "prompt_version", "model", "metric", "case_id")
-    keys = list(by) if by is not None else [c for c in default_keys if c in frame]
-    if not keys:
-        raise ValueError("case_variance needs grouping columns: pass by=[...]")
-
-    data = frame[keys].copy()
-    data["_score"] = frame[score_col].astype("float64")
-    has_passed = passed_col is not None and passed_col in frame.columns
-    outcome = frame[passed_col].astype("boolean") if has_passed else None
-    data["_pass"] = outcome.fillna(False).astype(int) if outcome is not None else 0
-    data["_fail"] = (~outcome).fillna(False).astype(int) if outcome is not None else 0
-
-    grouped = data.groupby(keys, dropna=False, sort=False)
-    result = grouped.agg(
-        n_repeats=("_score", "size"),
-        n_scored=("_score", "count"),
-        mean=("_score", "mean"),
-        std=("_score", "std"),
-        min=("_score", "min"),
-        max=("_score", "max"),
-        n_passed=("_pass", "sum"),
-        n_failed=("_fail", "sum"),
-    ).reset_index()
-    result.insert(len(keys) + 1, "n_nan", result["n_repeats"] - result["n_scored"])
-    result.insert(
-        result.columns.get_loc("max") + 1, "range", result["max"] - result["min"]
-    )
-    mixed = (result["n_passed"] > 0) & (result["n_failed"] > 0)
-    result["flaky"] = mixed | (result["range"].fillna(0.0) > range_threshold)
-    return result.drop(columns="n_scored")
-
-
 def format_p(p_value: float) -> str:
     """A p-value as people read it: ``p = 0.031``, ``p < 0.001``."""
     if p_value < 0.001:
@@ -503,92 +347,3 @@ def _paired_test(nonzero: NDArray[np.float64], up: int, down: int) -> tuple[floa
         warnings.simplefilter("ignore")
         result = stats.wilcoxon(nonzero, zero_method="wilcox", method="auto")
     return float(result.pvalue), "wilcoxon"
-
-
-def _clean(data: NDArray[np.float64], nan_policy: NanPolicy) -> NDArray[np.float64]:
-    """Check a sample: not empty, NaNs refused or omitted."""
-    import numpy as np
-
-    missing = np.isnan(data)
-    if missing.any():
-        if nan_policy == "raise":
-            raise ValueError(
-                f"{int(missing.sum())} of {len(data)} values are NaN; score them, or "
-                "pass nan_policy='omit' to leave them out"
-            )
-        data = data[~missing]
-    if len(data) == 0:
-        raise ValueError("no values to bootstrap")
-    return data
-
-
-def _pairs(
-    a: ArrayLike, b: ArrayLike, *, allow_empty: bool = False
-) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
-    """Aligned float arrays without incomplete pairs, and how many were dropped."""
-    import numpy as np
-    import pandas as pd
-
-    left = pd.to_numeric(
-        pd.Series(np.asarray(a, dtype=object).reshape(-1)), errors="coerce"
-    )
-    right = pd.to_numeric(
-        pd.Series(np.asarray(b, dtype=object).reshape(-1)), errors="coerce"
-    )
-    if len(left) != len(right):
-        raise ValueError(
-            f"paired samples differ in length: {len(left)} and {len(right)}"
-        )
-
-    complete = (left.notna() & right.notna()).to_numpy()
-    if not allow_empty and not complete.any():
-        raise ValueError("no pair has both values")
-    as_float = {"dtype": np.float64, "na_value": np.nan}
-    return (
-        left.to_numpy(**as_float)[complete],
-        right.to_numpy(**as_float)[complete],
-        int((~complete).sum()),
-    )
-
-
-def _resample(
-    compute: Callable[[NDArray[np.intp]], NDArray[np.float64]],
-    n: int,
-    n_resamples: int,
-    rng: np.random.Generator,
-) -> NDArray[np.float64]:
-    """`compute` over index resamples, drawn in memory-bounded chunks."""
-    import numpy as np
-
-    out = np.empty(n_resamples)
-    chunk = max(1, _BOOTSTRAP_CELLS // max(n, 1))
-    for start in range(0, n_resamples, chunk):
-        rows = min(chunk, n_resamples - start)
-        out[start : start + rows] = compute(rng.integers(0, n, size=(rows, n)))
-    return out
-
-
-def _apply(stat: Callable[..., Any], batch: NDArray[np.float64]) -> NDArray[np.float64]:
-    """A statistic over each row of a 2-D batch, vectorized when it allows."""
-    import numpy as np
-
-    try:
-        values = np.asarray(stat(batch, axis=-1), dtype=np.float64)
-        if values.shape == (batch.shape[0],):
-            return values
-    except TypeError:
-        pass
-    return np.array([stat(row) for row in batch], dtype=np.float64)
-
-
-def _percentiles(
-    resampled: NDArray[np.float64], confidence: float
-) -> tuple[float, float]:
-    """The two-sided percentile bounds of a bootstrap distribution."""
-    import numpy as np
-
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(resampled, [tail, 1.0 - tail])
-    return float(low), float(high)
