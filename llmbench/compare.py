@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from llmbench.runs import RunResult
 if TYPE_CHECKING:
     import pandas as pd
 
+    from llmbench.metrics import Judge
     from llmbench.stats import PairedComparison
 
 logger = logging.getLogger(__name__)
@@ -60,15 +62,63 @@ class Comparison:
     scores: pd.DataFrame
     metrics: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def records(self) -> pd.DataFrame:
-        """One row per call (`CallRecord` columns)."""
+        """One row per call (`CallRecord` columns), built once."""
         return self.run.to_frame()
 
     @property
     def headline_metric(self) -> str:
         """The metric verdicts are about unless another is named."""
         return self.metrics[0]
+
+    @property
+    def repeats(self) -> int:
+        """Calls made per case, version and model (1 when nothing ran)."""
+        records = self.records
+        return int(records["repeat"].max()) + 1 if len(records) else 1
+
+    @property
+    def case_ids(self) -> list[str]:
+        """The ids of the cases answered, in dataset order."""
+        answered = set(self.records["case_id"])
+        return [case.case_id for case in self.dataset if case.case_id in answered]
+
+    def best_version(
+        self,
+        metric: str | None = None,
+        model: str | None = None,
+        among: Sequence[str] | None = None,
+    ) -> str:
+        """The version with the best mean score on one model.
+
+        Ties on the score go to the version with fewer input tokens per call
+        (the cheaper prompt), then to the earlier version.
+
+        Args:
+            metric: The metric to rank by; default the headline metric.
+            model: The model; default the first.
+            among: Only these versions; default all.
+        """
+        import math
+
+        metric = metric or self.headline_metric
+        model = model or self.models[0]
+        candidates = list(among) if among is not None else self.versions
+        if not candidates:
+            raise ConfigError("best_version needs at least one version to rank")
+        sign = 1.0 if _higher_is_better(metric) else -1.0
+        records = self.records
+        ok = records[(records["model"] == model) & (records["status"] == "ok")]
+        input_tokens = ok.groupby("prompt_version")["input_tokens"].mean()
+
+        def rank(version: str) -> tuple[float, float, int]:
+            mean = float(self.case_means(metric, version, model).mean())
+            quality = sign * mean if not math.isnan(mean) else -math.inf
+            tokens = float(input_tokens.get(version, math.inf))
+            return (-quality, tokens, self.versions.index(version))
+
+        return min(candidates, key=rank)
 
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Per version and model: mean of every metric with its CI, and spend.
@@ -77,11 +127,14 @@ class Comparison:
         ``<metric>``, ``<metric>_low``, ``<metric>_high`` (bootstrap over case
         means), then ``calls``, ``errors``, ``input_tokens``, ``output_tokens``
         (means per call), ``cost_usd`` (total), ``latency_p50_s``,
-        ``latency_p95_s``.
+        ``latency_p95_s``. A metric with no score at all for a version and
+        model (every call failed) gets NaN for all three.
         """
+        import math
+
         import pandas as pd
 
-        from llmbench.stats import bootstrap_ci
+        from llmbench.stats import Interval, bootstrap_ci
 
         records = self.records
         rows: list[dict[str, Any]] = []
@@ -89,9 +142,11 @@ class Comparison:
             for model in self.models:
                 row: dict[str, Any] = {"prompt_version": version, "model": model}
                 for name in self.metrics:
-                    per_case = self.case_means(name, version, model)
-                    interval = bootstrap_ci(
-                        per_case.to_numpy(), confidence=confidence, nan_policy="omit"
+                    per_case = self.case_means(name, version, model).dropna()
+                    interval = (
+                        bootstrap_ci(per_case.to_numpy(), confidence=confidence)
+                        if len(per_case)
+                        else Interval(math.nan, math.nan, math.nan)
                     )
                     row[name] = interval.estimate
                     row[f"{name}_low"] = interval.low
@@ -161,7 +216,8 @@ class Comparison:
     ) -> pd.DataFrame:
         """One row per case: question, reference, both outputs, scores, spend.
 
-        Repeat 0 is shown for outputs; scores are means over repeats.
+        Rows follow the dataset's order. Repeat 0 is shown for outputs; scores
+        are means over repeats; ``delta`` is B's score minus A's.
         """
         import pandas as pd
 
@@ -173,8 +229,11 @@ class Comparison:
                    "cost_usd", "latency_s", "status", "error_message"]  # fmt: skip
         left = first[first["prompt_version"] == a][columns].set_index("case_id")
         right = first[first["prompt_version"] == b][columns].set_index("case_id")
-        table = left.join(right, lsuffix="_a", rsuffix="_b", how="outer")
+        table = left.merge(
+            right, how="outer", left_index=True, right_index=True, suffixes=("_a", "_b")
+        )
 
+        table = table.reindex([c for c in self.case_ids if c in table.index])
         table["score_a"] = self.case_means(metric, a, model)
         table["score_b"] = self.case_means(metric, b, model)
         table["delta"] = table["score_b"] - table["score_a"]
@@ -200,6 +259,17 @@ class Comparison:
             paths[name] = folder / f"{name}.csv"
             table.to_csv(paths[name], index=False)
         return paths
+
+
+def _higher_is_better(metric: str) -> bool:
+    """Whether a registered metric prefers high scores (True when unknown)."""
+    from llmbench.errors import MetricError
+    from llmbench.metrics import get_metric
+
+    try:
+        return get_metric(metric).higher_is_better
+    except MetricError:
+        return True
 
 
 def _spend(calls: pd.DataFrame) -> dict[str, Any]:
@@ -235,6 +305,7 @@ async def acompare_prompts(
     params: dict[str, Any] | None = None,
     engine: Engine | None = None,
     limit: int | None = None,
+    judge: Judge | None = None,
 ) -> Comparison:
     """Run and score a comparison; awaitable, for notebooks.
 
@@ -248,6 +319,9 @@ async def acompare_prompts(
         params: Model parameters that override every version's.
         engine: The engine to use; default a new one with default settings.
         limit: Use only the first `limit` cases (quick looks).
+        judge: The LLM judge for LLM-judged metrics (``faithfulness``...);
+            None reads LLMBENCH_JUDGE_MODEL, and such a metric without any
+            judge raises JudgeNotConfiguredError.
 
     Raises:
         ConfigError: No versions or no models to compare.
@@ -272,9 +346,9 @@ async def acompare_prompts(
         requests, description=f"compare {loaded.name}: {', '.join(labels)}"
     )
 
-    from llmbench.metrics import score
+    from llmbench.metrics import ascore
 
-    scores = score(run.to_frame(), list(metrics), cases=cases)
+    scores = await ascore(run.to_frame(), list(metrics), cases=cases, judge=judge)
     return Comparison(loaded, labels, list(models), data, run, scores, list(metrics))
 
 
