@@ -1,0 +1,465 @@
+"""Static views of a prompt comparison: the verdict, styled tables, diffs, cases.
+
+Everything here turns a `Comparison` into something a notebook displays and a
+static HTML report keeps: Markdown for the verdict, pandas Stylers for the
+tables, HTML for the prompt diff and for case cards (question, reference and
+both outputs side by side, with the words that differ marked). The interactive
+explorer in `llmbench.widgets` draws its cases with `case_card_html` too.
+
+Numbers are formatted for reading: scores with two decimals and their interval
+as ``0.30 (0.25–0.35)``, USD as `llmbench.estimates.format_usd` writes it,
+tokens as whole numbers per call.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from llmbench.estimates import format_usd
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.display import Markdown
+    from pandas.io.formats.style import Styler
+
+    from llmbench.compare import Comparison
+    from llmbench.prompts import Prompt
+
+#: Background colours of removed and added words or lines.
+REMOVED_BG = "#ffd7d5"
+ADDED_BG = "#ccf2d1"
+
+_WRAP = "overflow-wrap:anywhere;word-break:break-word;white-space:pre-wrap"
+
+
+def format_interval(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """An estimate with its interval: ``0.30 (0.25–0.35)``; "n/a" when missing."""
+    if any(math.isnan(x) for x in (estimate, low, high)):
+        return "n/a"
+    between = " to " if low < 0 or high < 0 else "–"
+    return f"{estimate:.{digits}f} ({low:.{digits}f}{between}{high:.{digits}f})"
+
+
+def run_overview(comparison: Comparison) -> str:
+    """One Markdown paragraph: what ran, how many calls, errors, hits, spend."""
+    run = comparison.run
+    shape = (
+        f"{len(comparison.versions)} versions × {len(comparison.models)} "
+        f"model(s) × {len(comparison.case_ids)} cases × {comparison.repeats} "
+        "repeat(s)"
+    )
+    paid = format_usd(run.paid_usd)
+    return (
+        f"Run `{run.run_id}`: **{len(run.records)} calls** ({shape}) of prompt "
+        f"`{comparison.prompt.name}` on dataset `{comparison.dataset.name}`; "
+        f"{run.errors} failed, {run.cache_hits} answered from the cache, "
+        f"{paid} paid. Headline metric: `{comparison.headline_metric}`."
+    )
+
+
+def verdict_markdown(
+    comparison: Comparison, baseline: str | None = None, metric: str | None = None
+) -> str:
+    """The answer first: per model, the best version against the baseline.
+
+    Each model gets a bold headline naming the best version and its mean
+    score beside the baseline's, then `PairedComparison.verdict` verbatim.
+    When the baseline itself is best, the strongest other version is shown.
+    """
+    baseline = baseline or comparison.versions[0]
+    metric = metric or comparison.headline_metric
+    others = [v for v in comparison.versions if v != baseline]
+    if not others:
+        return f"Only `{baseline}` was run: there is nothing to compare it with."
+
+    paragraphs = []
+    for model in comparison.models:
+        best = comparison.best_version(metric, model)
+        challenger = (
+            best
+            if best != baseline
+            else comparison.best_version(metric, model, among=others)
+        )
+        result = comparison.pairwise(baseline, challenger, metric=metric, model=model)
+        if best == baseline:
+            headline = (
+                f"On {model}, no version beats the baseline {baseline} on "
+                f"{metric}; the strongest challenger is {challenger}"
+            )
+        else:
+            headline = f"On {model}, {best} is the best version by {metric}"
+        means = f"mean {result.mean_b:.3f} against {result.mean_a:.3f}"
+        paragraphs.append(f"**{headline}** ({means}).\n\n{result.verdict}")
+    return "\n\n".join(paragraphs)
+
+
+def summary_table(comparison: Comparison, confidence: float = 0.95) -> Styler:
+    """The summary as a readable table: scores with CIs, tokens, cost, latency.
+
+    The best row of the headline metric on each model is bold.
+    """
+    import pandas as pd
+
+    summary = comparison.summary(confidence=confidence)
+    shown = pd.DataFrame(
+        {"version": summary["prompt_version"], "model": summary["model"]}
+    )
+    for name in comparison.metrics:
+        shown[name] = [
+            format_interval(row[name], row[f"{name}_low"], row[f"{name}_high"])
+            for _, row in summary.iterrows()
+        ]
+    shown["calls (errors)"] = [
+        f"{calls} ({errors})"
+        for calls, errors in zip(summary["calls"], summary["errors"], strict=True)
+    ]
+    shown["tokens in / out per call"] = [
+        f"{i:,.0f} / {o:,.0f}"
+        for i, o in zip(summary["input_tokens"], summary["output_tokens"], strict=True)
+    ]
+    shown["cost (total)"] = [format_usd(_number(v)) for v in summary["cost_usd"]]
+    shown["latency p50 / p95"] = [
+        f"{_seconds(p50)} / {_seconds(p95)}"
+        for p50, p95 in zip(
+            summary["latency_p50_s"], summary["latency_p95_s"], strict=True
+        )
+    ]
+
+    best = {m: comparison.best_version(model=m) for m in comparison.models}
+    is_best = [
+        best[m] == v
+        for v, m in zip(summary["prompt_version"], summary["model"], strict=True)
+    ]
+    caption = (
+        f"Mean per case with its {confidence:.0%} bootstrap interval; bold: the "
+        f"best version on {comparison.headline_metric} for each model."
+    )
+    return _styled(shown, caption).apply(
+        lambda column: ["font-weight:bold" if b else "" for b in is_best], axis=0
+    )
+
+
+def pairwise_table(comparison: Comparison, metric: str | None = None) -> Styler:
+    """Every pair of versions: wins / ties / losses of B, difference, p, verdict.
+
+    Rows whose difference is unlikely to be noise are tinted green (B better)
+    or red (B worse).
+    """
+    table = comparison.pairwise_table(metric=metric)
+    shown = table[["model", "a", "b", "wins", "ties", "losses"]].copy()
+    shown["difference B − A"] = [
+        format_interval(d, lo, hi, digits=3)
+        for d, lo, hi in zip(
+            table["difference"], table["low"], table["high"], strict=True
+        )
+    ]
+    shown["p"] = [_p_value(p) for p in table["p_value"]]
+    shown["verdict"] = table["verdict"]
+
+    colours = []
+    for significant, difference in zip(
+        table["significant"], table["difference"], strict=True
+    ):
+        colour = "" if not significant else ADDED_BG if difference > 0 else REMOVED_BG
+        colours.append(f"background-color:{colour}" if colour else "")
+    caption = (
+        f"B against A on {metric or comparison.headline_metric}, case by case; "
+        "tinted rows are unlikely to be noise (p < 0.05)."
+    )
+    styler = _styled(shown, caption)
+    return styler.apply(lambda row: [colours[row.name]] * len(row), axis=1)
+
+
+def flaky_table(comparison: Comparison, metric: str | None = None) -> Styler | Markdown:
+    """Cases whose score moves across repeats, or a sentence saying why none.
+
+    Returns:
+        A styled table, or a Markdown sentence when there was one repeat or
+        no case moved.
+    """
+    metric = metric or comparison.headline_metric
+    if comparison.repeats < 2:
+        return _markdown(
+            "Each case ran once (`repeats = 1`), so nothing can be said about "
+            "run-to-run variance; run with `repeats` of 2 or more to find flaky cases."
+        )
+    flaky = comparison.flaky_cases(metric)
+    if flaky.empty:
+        return _markdown(
+            f"No case's {metric} moved across the {comparison.repeats} repeats "
+            "by more than the flakiness threshold."
+        )
+    columns = ["prompt_version", "model", "case_id", "n_repeats", "mean", "min", "max"]
+    shown = flaky.sort_values("range", ascending=False, kind="stable")[columns]
+    caption = (
+        f"{len(shown)} version-case pairs whose {metric} varies across "
+        f"{comparison.repeats} repeats, widest spread first."
+    )
+    return _styled(shown.reset_index(drop=True), caption).format(
+        {"mean": "{:.2f}", "min": "{:.2f}", "max": "{:.2f}"}
+    )
+
+
+def worst_losses(
+    comparison: Comparison,
+    a: str,
+    b: str,
+    *,
+    model: str | None = None,
+    metric: str | None = None,
+    n: int = 5,
+) -> pd.DataFrame:
+    """The `n` cases where `b` falls furthest below `a` (only real losses)."""
+    rows = comparison.side_by_side(a, b, model=model, metric=metric)
+    losses = rows[rows["delta"] < 0].sort_values("delta", kind="stable")
+    return losses.head(n).reset_index(drop=True)
+
+
+def losses_table(
+    comparison: Comparison, a: str, b: str, *, model: str | None = None, n: int = 5
+) -> Styler | Markdown:
+    """`worst_losses` as a readable table, or a sentence when B never loses."""
+    if a == b:
+        return _markdown(f"{a} is the baseline itself: there is nothing to lose to.")
+    losses = worst_losses(comparison, a, b, model=model, n=n)
+    if losses.empty:
+        return _markdown(f"{b} scores lower than {a} on no case.")
+    shown = losses[["case_id", "question", "reference"]].copy()
+    shown[f"output of {a}"] = losses["output_text_a"]
+    shown[f"output of {b}"] = losses["output_text_b"]
+    shown["score A → B"] = [
+        f"{sa:.2f} → {sb:.2f}"
+        for sa, sb in zip(losses["score_a"], losses["score_b"], strict=True)
+    ]
+    caption = f"The cases {b} loses most against {a} (worst first)."
+    return _styled(shown, caption)
+
+
+def side_by_side_html(
+    comparison: Comparison,
+    a: str,
+    b: str,
+    *,
+    model: str | None = None,
+    metric: str | None = None,
+    case_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> str:
+    """Case cards for some cases (all, or `case_ids`, at most `limit`)."""
+    rows = comparison.side_by_side(a, b, model=model, metric=metric)
+    if case_ids is not None:
+        rows = rows.set_index("case_id").loc[list(case_ids)].reset_index()
+    if limit is not None:
+        rows = rows.head(limit)
+    cards = [case_card_html(row, a, b) for row in rows.to_dict("records")]
+    return "\n".join(cards) or "<p>No cases to show.</p>"
+
+
+def case_card_html(
+    row: Mapping[str, Any],
+    a: str,
+    b: str,
+    *,
+    heading: str = "",
+    repeat_scores: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> str:
+    """One case as HTML: inputs, then A's and B's outputs side by side.
+
+    Args:
+        row: A row of `Comparison.side_by_side` (as a mapping).
+        a: A's version label.
+        b: B's version label.
+        heading: Text after the case id (a position, a filter).
+        repeat_scores: A's and B's score in each repeat, shown when given.
+    """
+    text_a = _text(row.get("output_text_a")) or _failure(row, "a")
+    text_b = _text(row.get("output_text_b")) or _failure(row, "b")
+    marked_a, marked_b = word_diff_html(text_a, text_b)
+    delta = _number(row.get("delta"))
+    outcome = (
+        "tie"
+        if delta is None or abs(delta) < 1e-9
+        else "B wins"
+        if delta > 0
+        else "B loses"
+    )
+    scores = repeat_scores or (None, None)
+    sides = [
+        _side_html("A", a, marked_a, row, "a", scores[0], "#888"),
+        _side_html("B", b, marked_b, row, "b", scores[1], _outcome_colour(delta)),
+    ]
+    return (
+        f'<div class="llmbench-case" style="max-width:100%;box-sizing:border-box;'
+        f'border:1px solid #ddd;border-radius:6px;padding:8px 12px;margin:8px 0">'
+        f"<div><strong>{escape(str(row['case_id']))}</strong> {escape(heading)} "
+        f'<span style="color:#555">· {outcome}</span></div>'
+        f'<div style="{_WRAP}"><strong>Question:</strong> '
+        f"{escape(_text(row.get('question')))}</div>"
+        f'<div style="{_WRAP}"><strong>Reference:</strong> '
+        f"{escape(_text(row.get('reference')))}</div>"
+        f'<div style="display:flex;flex-wrap:wrap;gap:12px;margin-top:6px">'
+        f"{''.join(sides)}</div></div>"
+    )
+
+
+def word_diff_html(a: str, b: str) -> tuple[str, str]:
+    """Both texts as HTML with the words that differ marked.
+
+    Words only in `a` are wrapped in ``<del>`` (red), words only in `b` in
+    ``<ins>`` (green); the rest is escaped text.
+    """
+    words_a, words_b = _words(a), _words(b)
+    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
+    left: list[str] = []
+    right: list[str] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        chunk_a, chunk_b = (
+            escape("".join(words_a[i1:i2])),
+            escape("".join(words_b[j1:j2])),
+        )
+        if op == "equal":
+            left.append(chunk_a)
+            right.append(chunk_b)
+            continue
+        if chunk_a:
+            left.append(f'<del style="background:{REMOVED_BG}">{chunk_a}</del>')
+        if chunk_b:
+            inserted = f"background:{ADDED_BG};text-decoration:none"
+            right.append(f'<ins style="{inserted}">{chunk_b}</ins>')
+    return "".join(left), "".join(right)
+
+
+def prompt_diff_html(prompt: Prompt, a: str, b: str) -> str:
+    """The unified diff of two versions as HTML, removed lines red, added green."""
+    from llmbench.prompts import diff_versions
+
+    diff = diff_versions(prompt.version(a), prompt.version(b))
+    if not diff:
+        return f"<p>{escape(a)} and {escape(b)} have the same content.</p>"
+
+    lines = []
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++", "@@")):
+            style = "color:#555;font-weight:bold"
+        elif line.startswith("-"):
+            style = f"background:{REMOVED_BG}"
+        elif line.startswith("+"):
+            style = f"background:{ADDED_BG}"
+        else:
+            style = ""
+        lines.append(f'<div style="{style}">{escape(line) or "&nbsp;"}</div>')
+    return (
+        '<div class="llmbench-diff" style="font-family:monospace;font-size:90%;'
+        f'{_WRAP};border:1px solid #ddd;padding:6px">{"".join(lines)}</div>'
+    )
+
+
+def _side_html(
+    side: str,
+    label: str,
+    marked: str,
+    row: Mapping[str, Any],
+    suffix: str,
+    repeat_scores: Sequence[float] | None,
+    border: str,
+) -> str:
+    """One output column of a case card, with its score and spend."""
+    score = _number(row.get(f"score_{suffix}"))
+    facts = [
+        f"score {score:.2f}" if score is not None else "score n/a",
+        f"{_count(row.get(f'input_tokens_{suffix}'))} in / "
+        f"{_count(row.get(f'output_tokens_{suffix}'))} out tokens",
+        format_usd(_number(row.get(f"cost_usd_{suffix}"))),
+        _seconds(row.get(f"latency_s_{suffix}")),
+    ]
+    if repeat_scores is not None and len(repeat_scores) > 1:
+        facts.append("repeats " + ", ".join(f"{s:.2f}" for s in repeat_scores))
+    return (
+        f'<div style="flex:1 1 280px;min-width:0;border-left:4px solid {border};'
+        f'padding-left:8px"><div><strong>{side}: {escape(label)}</strong></div>'
+        f'<div style="{_WRAP};margin:4px 0">{marked}</div>'
+        f'<div style="color:#555;font-size:90%">{escape(" · ".join(facts))}</div></div>'
+    )
+
+
+def _styled(frame: pd.DataFrame, caption: str) -> Styler:
+    """A Styler without the index, wrapping long text, with a caption."""
+    return (
+        frame.style.hide(axis="index")
+        .set_caption(caption)
+        .set_table_styles(
+            [
+                {"selector": "caption", "props": "caption-side:top;text-align:left"},
+                {"selector": "td", "props": f"text-align:left;{_WRAP};max-width:28em"},
+                {"selector": "th", "props": "text-align:left"},
+            ]
+        )
+    )
+
+
+def _markdown(text: str) -> Markdown:
+    """Text that a notebook shows as Markdown."""
+    from IPython.display import Markdown
+
+    return Markdown(text)  # type: ignore[no-untyped-call]
+
+
+def _words(text: str) -> list[str]:
+    """Words and the whitespace between them, so joining gives the text back."""
+    return re.findall(r"\s+|[^\s]+", text)
+
+
+def _outcome_colour(delta: float | None) -> str:
+    """Green when B scores higher, red when lower, grey for a tie."""
+    if delta is None or abs(delta) < 1e-9:
+        return "#888"
+    return "#2e7d32" if delta > 0 else "#c62828"
+
+
+def _failure(row: Mapping[str, Any], suffix: str) -> str:
+    """What to show for a call without output."""
+    status = _text(row.get(f"status_{suffix}"))
+    message = _text(row.get(f"error_message_{suffix}"))
+    if status == "error":
+        return f"(call failed: {message})" if message else "(call failed)"
+    return "(no output)" if status else "(not run)"
+
+
+def _text(value: Any) -> str:
+    """A cell as text: None and NaN become empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    """A cell as a float, None when missing (None, NaN, pandas' NA)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _count(value: Any) -> str:
+    """A token count for reading; "?" when missing."""
+    number = _number(value)
+    return "?" if number is None else f"{number:,.0f}"
+
+
+def _seconds(value: Any) -> str:
+    """Seconds for reading: ``0.23 s``; "n/a" when missing."""
+    number = _number(value)
+    return "n/a" if number is None else f"{number:.2f} s"
+
+
+def _p_value(p: float) -> str:
+    """A p-value as people read it."""
+    from llmbench.stats import format_p
+
+    return format_p(p).removeprefix("p = ")

@@ -1,0 +1,100 @@
+"""Static views of a comparison: number formats, the verdict, styled tables,
+word and prompt diffs, and case cards."""
+
+from __future__ import annotations
+
+import math
+
+from llmbench import compare_views as views
+from llmbench.compare import Comparison
+
+pytest_plugins = ["compare_fixtures"]
+
+V1, V2, V4 = "v1-no-context", "v2-full-context", "v4-top-passage"
+
+
+def test_an_interval_reads_as_estimate_then_bounds() -> None:
+    assert views.format_interval(0.3, 0.25, 0.35) == "0.30 (0.25–0.35)"
+    assert views.format_interval(-0.02, -0.05, 0.01) == "-0.02 (-0.05 to 0.01)"
+    assert views.format_interval(math.nan, 0.0, 1.0) == "n/a"
+
+
+def test_word_diff_marks_only_the_words_that_differ() -> None:
+    left, right = views.word_diff_html("the cat sat <here>", "the dog sat <here>")
+
+    assert left.startswith("the <del")
+    assert ">cat</del>" in left and "dog" not in left
+    assert ">dog</ins>" in right and "cat" not in right
+    assert left.endswith(" sat &lt;here&gt;")
+    assert views.word_diff_html("same words", "same words") == ("same words",) * 2
+
+
+def test_prompt_diff_shows_added_lines_in_green(offline_comparison: Comparison) -> None:
+    page = views.prompt_diff_html(offline_comparison.prompt, V1, V2)
+    same = views.prompt_diff_html(offline_comparison.prompt, V2, V2)
+
+    assert f"background:{views.ADDED_BG}" in page
+    assert "+  Context:" in page
+    assert "qa_answer@v1-no-context" in page
+    assert "have the same content" in same
+
+
+def test_the_verdict_names_the_best_version_and_quotes_the_test(
+    offline_comparison: Comparison,
+) -> None:
+    text = views.verdict_markdown(offline_comparison, V1)
+    against_best = views.verdict_markdown(offline_comparison, V2)
+
+    assert text.startswith(
+        f"**On offline/extractive, {V2} is the best version by token_f1**"
+    )
+    assert offline_comparison.pairwise(V1, V2).verdict in text
+    assert f"no version beats the baseline {V2}" in against_best
+
+
+def test_summary_table_formats_intervals_and_spend(
+    offline_comparison: Comparison,
+) -> None:
+    html = views.summary_table(offline_comparison).to_html()
+
+    summary = offline_comparison.summary()
+    row = summary[summary["prompt_version"] == V2].iloc[0]
+    expected = views.format_interval(
+        row["token_f1"], row["token_f1_low"], row["token_f1_high"]
+    )
+    assert expected in html
+    assert "tokens in / out per call" in html
+    assert "$0" in html
+    assert html.count("font-weight: bold") == 1  # the best row of one model
+
+
+def test_pairwise_table_tints_significant_rows(offline_comparison: Comparison) -> None:
+    html = views.pairwise_table(offline_comparison).to_html()
+
+    assert views.ADDED_BG in html  # v2 beats v1
+    assert views.REMOVED_BG in html  # v4 loses to v2
+    assert "Wilcoxon" in html or "sign test" in html
+
+
+def test_losses_table_lists_the_worst_first(offline_comparison: Comparison) -> None:
+    losses = views.worst_losses(offline_comparison, V2, V4, n=3)
+    none = views.losses_table(offline_comparison, V1, V2)
+
+    assert len(losses) == 3
+    assert losses["delta"].is_monotonic_increasing
+    assert (losses["delta"] < 0).all()
+    assert "scores lower than" in none.data
+
+
+def test_case_cards_show_both_outputs_and_the_spend(
+    offline_comparison: Comparison,
+) -> None:
+    first = offline_comparison.case_ids[0]
+
+    html = views.side_by_side_html(offline_comparison, V1, V2, limit=2)
+
+    assert html.count('class="llmbench-case"') == 2
+    assert f"<strong>{first}</strong>" in html
+    assert "<del" in html and "<ins" in html  # the outputs differ word by word
+    assert "in / " in html and "out tokens" in html
+    assert "B wins" in html
