@@ -11,8 +11,14 @@ observer, as the engine does. The same run is made twice, without and with a
   (protobuf encoding, HTTP) included;
 - how many of the run's spans Phoenix stored (none may be lost).
 
+With --engine, the real `Engine` runs the calls instead, against the local
+OpenAI-compatible stub server (`llmbench.testing.LocalServer`, in a subprocess)
+over its direct aiohttp route, without cache: the CPU per call and the calls
+per second of the whole pipeline are compared without and with tracing.
+
 Usage:
     .venv/bin/python benchmarks/tracing_overhead.py [--calls 2000] [--url URL]
+    .venv/bin/python benchmarks/tracing_overhead.py --engine [--calls 1000]
 
 Without --url, a Phoenix server is started in a temporary folder and stopped
 afterwards (15-25 s). Exits 1 when on_call costs 2 ms or more, or spans are lost.
@@ -133,6 +139,70 @@ def measure(url: str, calls: int, concurrency: int, latency_s: float) -> bool:
     return on_call_ms < TARGET_MS and stored == calls
 
 
+def measure_engine(url: str, calls: int, concurrency: int, latency_s: float) -> bool:
+    """Run the engine against the stub server without and with a Tracer."""
+    from llmbench.engine import Engine
+    from llmbench.testing import LocalServer
+
+    project = "llmbench-benchmark"
+    with LocalServer.start(latency_s=latency_s, in_process=False) as server:
+
+        def batch(count: int) -> list[ChatRequest]:
+            tag = uuid.uuid4().hex[:8]
+            return [
+                ChatRequest(
+                    case_id=f"case-{i:05d}",
+                    model="openai/stub",
+                    messages=(
+                        {"role": "system", "content": "Answer from the context."},
+                        {"role": "user", "content": f"{tag} {i} {CONTEXT}"},
+                    ),
+                    params={"api_base": server.base_url, "max_tokens": 64},
+                    prompt_name="qa",
+                    prompt_version="v3",
+                )
+                for i in range(count)
+            ]
+
+        def run(tracer: Tracer | None, count: int) -> tuple[float, float, str]:
+            engine = Engine(
+                concurrency=concurrency,
+                cache=False,
+                store=False,
+                progress=False,
+                observers=[tracer] if tracer is not None else [],
+            )
+            requests = batch(count)
+            cpu = time.process_time()
+            wall = time.perf_counter()
+            result = engine.run(requests)
+            if tracer is not None:
+                tracer.flush()
+            cpu = time.process_time() - cpu
+            return (
+                cpu / count * 1000,
+                count / (time.perf_counter() - wall),
+                result.run_id,
+            )
+
+        run(None, 64)  # warm up: imports, connections
+        plain_ms, plain_rate, _ = run(None, calls)
+        tracer = Tracer(url, project=project)
+        traced_ms, traced_rate, run_id = run(tracer, calls)
+        tracer.shutdown()
+
+    frame = wait_for_spans(
+        calls, project=project, url=url, run_id=run_id, timeout_s=300, poll_s=5
+    )
+    print(f"engine calls                {calls} at concurrency {concurrency}")
+    print(f"stub server latency         {latency_s * 1000:.0f} ms")
+    print(f"CPU per call without / with {plain_ms:.2f} ms / {traced_ms:.2f} ms")
+    print(f"calls/s without / with      {plain_rate:.0f} / {traced_rate:.0f}")
+    print(f"spans made / exported       {tracer.stats.spans} / {tracer.stats.exported}")
+    print(f"spans stored in Phoenix     {len(frame)} of {calls}")
+    return traced_ms - plain_ms < TARGET_MS and len(frame) == calls
+
+
 def main() -> int:
     """Parse arguments, provide a Phoenix, measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -140,18 +210,20 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--url", help="a running Phoenix (default: start one)")
+    parser.add_argument("--engine", action="store_true", help="run the real engine")
     args = parser.parse_args()
     latency_s = args.latency_ms / 1000
+    bench = measure_engine if args.engine else measure
 
     if args.url:
-        return 0 if measure(args.url, args.calls, args.concurrency, latency_s) else 1
+        return 0 if bench(args.url, args.calls, args.concurrency, latency_s) else 1
 
     home = Path(tempfile.mkdtemp(prefix="llmbench-bench-phoenix-"))
     started = time.perf_counter()
     handle = start_phoenix(port=free_port(), home=home)
     print(f"Phoenix started in          {time.perf_counter() - started:.1f} s")
     try:
-        ok = measure(handle.url, args.calls, args.concurrency, latency_s)
+        ok = bench(handle.url, args.calls, args.concurrency, latency_s)
     finally:
         stop_phoenix(home=home)
     return 0 if ok else 1

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from typing import Any
 
 from llmbench import config
 from llmbench.errors import PhoenixError
+from llmbench.sockets import free_port, is_loopback, listening_sockets, port_free
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,15 @@ class PhoenixService:
 
     def status(self) -> PhoenixHandle | None:
         """The recorded server if it is alive, ours and answering, else None."""
+        return self._running(patience_s=0.0)
+
+    def _running(self, patience_s: float) -> PhoenixHandle | None:
+        """The recorded server once it answers, waiting up to `patience_s`.
+
+        A record whose process is gone (or is not our launcher) is removed. A
+        live server busy storing spans may answer slowly; it is given time
+        rather than taken for hung.
+        """
         record = self._read_record()
         if record is None:
             return None
@@ -127,8 +136,11 @@ class PhoenixService:
             logger.info("Phoenix pid %s is gone; removing its stale record", pid)
             self.record_path.unlink(missing_ok=True)
             return None
-        if not _healthy(record["url"], timeout_s=2.0):
-            return None
+        deadline = time.monotonic() + patience_s
+        while not _healthy(record["url"], timeout_s=5.0):
+            if time.monotonic() >= deadline or not _is_our_server(pid):
+                return None
+            time.sleep(0.5)
         return _handle(record, reused=True, home=self.home)
 
     def start(self, port: int | None = None, timeout_s: float = 90.0) -> PhoenixHandle:
@@ -151,14 +163,14 @@ class PhoenixService:
         self.home.mkdir(parents=True, exist_ok=True)
 
         with _locked(self.home / "start.lock"):
-            running = self.status()
+            running = self._running(patience_s=min(timeout_s, 30.0))
             if running is not None:
                 if port is not None and port != running.port:
                     logger.info(
                         "Phoenix already runs on port %s; reusing it", running.port
                     )
                 return running
-            # Alive and ours but not answering: a hung server, replace it.
+            # Alive and ours but silent for the whole wait: hung, replace it.
             self.stop()
 
             http_port = _choose_port(port, "PHOENIX_PORT", DEFAULT_PORT)
@@ -178,7 +190,7 @@ class PhoenixService:
             self._wait_until_healthy(process, url, timeout_s)
 
         handle = _handle(record, reused=False, home=self.home)
-        exposed = [s for s in listening_sockets(handle.pid) if not _is_loopback(s[0])]
+        exposed = [s for s in listening_sockets(handle.pid) if not is_loopback(s[0])]
         if exposed:
             logger.warning("Phoenix listens beyond loopback: %s", exposed)
         logger.info("Phoenix started at %s (pid %s)", url, handle.pid)
@@ -291,48 +303,6 @@ def stop_phoenix(*, home: Path | None = None) -> bool:
     return PhoenixService(home).stop()
 
 
-def listening_sockets(pid: int) -> list[tuple[str, int]]:
-    """The TCP (address, port) pairs process `pid` listens on (Linux only).
-
-    Read from ``/proc``: the process's socket inodes matched against the
-    listening entries of ``/proc/net/tcp`` and ``tcp6``. Empty elsewhere.
-    """
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return []
-    inodes = set()
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as rows:
-            next(rows)
-            for row in rows:
-                fields = row.split()
-                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                    address, port = fields[1].split(":")
-                    found.append((_decode_address(address), int(port, 16)))
-    return found
-
-
-def _decode_address(hex_address: str) -> str:
-    """A /proc/net address (little-endian 32-bit words) as text."""
-    raw = bytes.fromhex(hex_address)
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    family = socket.AF_INET if len(words) == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, words)
-
-
-def _is_loopback(address: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback."""
-    return address.startswith(("127.", "::ffff:127.")) or address == "::1"
-
-
 def _default_env_dir() -> Path:
     """LLMBENCH_PHOENIX_ENV, else the project's services/phoenix/.venv."""
     explicit = os.environ.get("LLMBENCH_PHOENIX_ENV")
@@ -359,33 +329,15 @@ def _choose_port(explicit: int | None, env_name: str, default: int) -> int:
         explicit if explicit is not None else int(configured) if configured else None
     )
     if wanted is not None:
-        if not _port_free(wanted):
+        if not port_free(wanted):
             raise PhoenixError(
                 f"port {wanted} on {HOST} is already in use; choose another port "
                 f"(argument or {env_name}) or stop what listens there"
             )
         return wanted
-    if _port_free(default):
+    if port_free(default):
         return default
     return free_port()
-
-
-def _port_free(port: int) -> bool:
-    """True when nothing listens on HOST:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _healthy(url: str, timeout_s: float) -> bool:

@@ -186,6 +186,7 @@ class PhoenixSpanExporter(SpanExporter):
         self, endpoint: str, *, timeout_s: float = 5.0, retry_after_s: float = 30.0
     ) -> None:
         self.endpoint = endpoint
+        self._shown = strip_url_credentials(endpoint)  # for log lines
         self.timeout_s = timeout_s
         self.retry_after_s = retry_after_s
         self.exported = 0
@@ -215,7 +216,7 @@ class PhoenixSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
 
         if self._down_until is not None:
-            logger.info("Phoenix at %s answers again; tracing resumed", self.endpoint)
+            logger.info("Phoenix at %s answers again; tracing resumed", self._shown)
             self._down_until = None
         self.exported += len(spans)
         return SpanExportResult.SUCCESS
@@ -251,7 +252,7 @@ class PhoenixSpanExporter(SpanExporter):
             "Phoenix is not accepting spans at %s (%s): tracing is paused and the "
             "run goes on; spans are dropped until it answers again. Start it with "
             "`llmbench phoenix start`",
-            self.endpoint,
+            self._shown,
             reason,
         )
 

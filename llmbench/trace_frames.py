@@ -97,7 +97,7 @@ def spans_frame(
         start: Only spans that started at or after this time.
         end: Only spans that started before this time.
         run_id: Only the spans of this llmbench run.
-        limit: At most this many spans, the most recent first.
+        limit: At most this many spans.
         timeout_s: Seconds to wait for Phoenix's answer (large projects on a
             busy machine take a while).
 

@@ -151,16 +151,17 @@ class Tracer:
 
         Calls that were not made (``status == "not_run"``) make no span.
         """
-        if not self.enabled or self._closed or record.status == "not_run":
+        if not self.enabled or self._closed:
             return
         try:
-            self._trace(request, record)
+            if record.status != "not_run":
+                self._trace(request, record)
         except Exception as exc:  # tracing must never break a run
             if not self._failed:
                 self._failed = True
                 logger.warning(
                     "tracing call %s failed (%s); the run goes on",
-                    record.case_id,
+                    getattr(record, "case_id", "?"),
                     type(exc).__name__,
                 )
 
@@ -190,7 +191,7 @@ class Tracer:
         return TraceStats(self._spans, exported, dropped)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
-        """Send every span made so far; True when the exporter took them all."""
+        """Export every span made so far, waiting for it; False after shutdown."""
         if self._closed:
             return False
         return self.provider.force_flush(int(timeout_s * 1000))

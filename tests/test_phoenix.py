@@ -22,13 +22,12 @@ from llmbench.errors import PhoenixError
 from llmbench.phoenix import (
     PhoenixHandle,
     PhoenixService,
-    free_port,
-    listening_sockets,
     phoenix_status,
     start_phoenix,
     stop_phoenix,
 )
 from llmbench.records import CallRecord, ChatRequest
+from llmbench.sockets import free_port, is_loopback, listening_sockets, port_free
 from llmbench.traces import Tracer
 
 pytest_plugins = ["phoenix_fixtures"]
@@ -83,6 +82,25 @@ def call(run_id: str, index: int) -> tuple[ChatRequest, CallRecord]:
         timestamp=datetime.now(UTC).isoformat(),
     )
     return request, record
+
+
+def test_listening_sockets_of_this_process() -> None:
+    with socket.socket() as server, socket.socket(socket.AF_INET6) as wide:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        wide.bind(("::", 0))
+        wide.listen()
+        port, wide_port = server.getsockname()[1], wide.getsockname()[1]
+
+        sockets = listening_sockets(os.getpid())
+        taken = port_free(port)
+
+    assert ("127.0.0.1", port) in sockets
+    assert ("::", wide_port) in sockets
+    assert taken is False
+    assert is_loopback("127.0.0.1") and is_loopback("::ffff:127.0.0.1")
+    assert is_loopback("::1") and not is_loopback("::")
+    assert not is_loopback("0.0.0.0")
 
 
 def test_missing_environment_says_to_run_make_setup(tmp_path: Path) -> None:
@@ -201,7 +219,7 @@ def test_server_listens_on_loopback_only(phoenix_server: PhoenixHandle) -> None:
     assert ("127.0.0.1", phoenix_server.port) in sockets
     grpc_hosts = {host for host, port in sockets if port == phoenix_server.grpc_port}
     assert grpc_hosts and grpc_hosts <= {"127.0.0.1", "::ffff:127.0.0.1"}
-    assert all(host.startswith(("127.", "::ffff:127.")) for host, _ in sockets)
+    assert all(is_loopback(host) for host, _ in sockets)
     if shutil.which("ss"):
         listing = subprocess.run(
             ["ss", "-ltnpH"], capture_output=True, text=True, check=True

@@ -325,6 +325,36 @@ def test_a_broken_call_never_reaches_the_engine(
     assert len(caplog.records) == 1
 
 
+def test_the_engine_reports_every_call_to_the_tracer(
+    tracer: Tracer, memory: InMemorySpanExporter
+) -> None:
+    from llmbench.engine import Engine
+
+    context = "Context: Paris is the capital of France."
+    requests = [
+        ChatRequest(
+            case_id=f"case-{i}",
+            model="offline/extractive",
+            messages=({"role": "user", "content": f"{context} Question {i}?"},),
+        )
+        for i in range(4)
+    ]
+    engine = Engine(observers=[tracer], cache=False, store=False, progress=False)
+
+    result = engine.run(requests)
+    spans = finished(tracer, memory)
+    by_case = {dict(s.attributes or {})["llmbench.case_id"]: s for s in spans}
+
+    assert len(spans) == 4
+    for record in result.records:
+        span = by_case[record.case_id]
+        assert span.start_time is not None and span.end_time is not None
+        started = datetime.fromisoformat(record.timestamp)
+        assert span.start_time == int(started.timestamp() * 1e9)
+        assert dict(span.attributes or {})["output.value"] == record.output_text
+        assert dict(span.attributes or {})["session.id"] == result.run_id
+
+
 def test_instrument_litellm_is_idempotent_and_its_spans_are_clean(
     tracer: Tracer, memory: InMemorySpanExporter
 ) -> None:
