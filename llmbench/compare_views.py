@@ -35,14 +35,20 @@ REMOVED_BG = "#ffd7d5"
 ADDED_BG = "#ccf2d1"
 
 _WRAP = "overflow-wrap:anywhere;word-break:break-word;white-space:pre-wrap"
+#: Table cells wrap at spaces, and break a word only when it cannot fit.
+_CELL = "text-align:left;vertical-align:top;overflow-wrap:break-word;max-width:28em"
 
 
 def format_interval(estimate: float, low: float, high: float, digits: int = 2) -> str:
-    """An estimate with its interval: ``0.30 (0.25–0.35)``; "n/a" when missing."""
+    """An estimate with its interval: ``0.30 (0.25–0.35)``; "n/a" when missing.
+
+    A bound below zero switches the dash to "to": ``-0.02 (-0.05 to 0.01)``.
+    """
     if any(math.isnan(x) for x in (estimate, low, high)):
         return "n/a"
-    between = " to " if low < 0 or high < 0 else "–"
-    return f"{estimate:.{digits}f} ({low:.{digits}f}{between}{high:.{digits}f})"
+    shown = [_fixed(x, digits) for x in (estimate, low, high)]
+    between = " to " if any(s.startswith("-") for s in shown[1:]) else "–"
+    return f"{shown[0]} ({shown[1]}{between}{shown[2]})"
 
 
 def run_overview(comparison: Comparison) -> str:
@@ -307,21 +313,24 @@ def case_card_html(
     )
 
 
-def word_diff_html(a: str, b: str) -> tuple[str, str]:
+def word_diff_html(a: str, b: str, min_similarity: float = 0.3) -> tuple[str, str]:
     """Both texts as HTML with the words that differ marked.
 
     Words only in `a` are wrapped in ``<del>`` (red), words only in `b` in
-    ``<ins>`` (green); the rest is escaped text.
+    ``<ins>`` (green); the rest is escaped text. Two texts with less than
+    `min_similarity` of their words in common are returned unmarked: marking
+    nearly every word says nothing that reading them does not.
     """
     words_a, words_b = _words(a), _words(b)
     matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
+    if matcher.ratio() < min_similarity:
+        return escape(a), escape(b)
+
     left: list[str] = []
     right: list[str] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        chunk_a, chunk_b = (
-            escape("".join(words_a[i1:i2])),
-            escape("".join(words_b[j1:j2])),
-        )
+        chunk_a = escape("".join(words_a[i1:i2]))
+        chunk_b = escape("".join(words_b[j1:j2]))
         if op == "equal":
             left.append(chunk_a)
             right.append(chunk_b)
@@ -395,11 +404,17 @@ def _styled(frame: pd.DataFrame, caption: str) -> Styler:
         .set_table_styles(
             [
                 {"selector": "caption", "props": "caption-side:top;text-align:left"},
-                {"selector": "td", "props": f"text-align:left;{_WRAP};max-width:28em"},
+                {"selector": "td", "props": _CELL},
                 {"selector": "th", "props": "text-align:left"},
             ]
         )
     )
+
+
+def _fixed(value: float, digits: int) -> str:
+    """A number with `digits` decimals, never shown as ``-0.00``."""
+    text = f"{value:.{digits}f}"
+    return text.removeprefix("-") if float(text) == 0 else text
 
 
 def _markdown(text: str) -> Markdown:
@@ -410,8 +425,8 @@ def _markdown(text: str) -> Markdown:
 
 
 def _words(text: str) -> list[str]:
-    """Words and the whitespace between them, so joining gives the text back."""
-    return re.findall(r"\s+|[^\s]+", text)
+    """Words, each with the whitespace after it, so joining gives the text back."""
+    return re.findall(r"\s+|\S+\s*", text)
 
 
 def _outcome_colour(delta: float | None) -> str:

@@ -23,10 +23,16 @@ def test_word_diff_marks_only_the_words_that_differ() -> None:
     left, right = views.word_diff_html("the cat sat <here>", "the dog sat <here>")
 
     assert left.startswith("the <del")
-    assert ">cat</del>" in left and "dog" not in left
-    assert ">dog</ins>" in right and "cat" not in right
-    assert left.endswith(" sat &lt;here&gt;")
+    assert ">cat </del>" in left and "dog" not in left
+    assert ">dog </ins>" in right and "cat" not in right
+    assert left.endswith("</del>sat &lt;here&gt;")
     assert views.word_diff_html("same words", "same words") == ("same words",) * 2
+
+
+def test_word_diff_leaves_unrelated_texts_unmarked() -> None:
+    left, right = views.word_diff_html("I don't know.", "Gold has the symbol Au.")
+
+    assert (left, right) == ("I don&#x27;t know.", "Gold has the symbol Au.")
 
 
 def test_prompt_diff_shows_added_lines_in_green(offline_comparison: Comparison) -> None:
@@ -95,6 +101,6 @@ def test_case_cards_show_both_outputs_and_the_spend(
 
     assert html.count('class="llmbench-case"') == 2
     assert f"<strong>{first}</strong>" in html
-    assert "<del" in html and "<ins" in html  # the outputs differ word by word
+    assert "score 0.00" in html  # v1 knows nothing without context
     assert "in / " in html and "out tokens" in html
     assert "B wins" in html
