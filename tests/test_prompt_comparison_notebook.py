@@ -1,0 +1,85 @@
+"""The prompt comparison notebook: stored clean, and run headless with papermill
+on the project's kernel as a report would run it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmbench.notebook_files import has_outputs, read_notebook
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "prompt_comparison.ipynb"
+KERNELSPEC = {
+    "name": "llmbench",
+    "display_name": "Python (llmbench)",
+    "language": "python",
+}
+
+
+def outputs(nb: Any) -> list[Any]:
+    return [
+        output
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+
+
+def test_the_stored_notebook_is_clean_and_parameterized() -> None:
+    nb = read_notebook(NOTEBOOK)
+
+    parameters = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert not has_outputs(NOTEBOOK)
+    assert dict(nb.metadata["kernelspec"]) == KERNELSPEC
+    assert nb.cells[0].cell_type == "markdown"
+    assert nb.cells[0].source.startswith("# Prompt comparison")
+    assert len(parameters) == 1
+    lines = parameters[0].source.splitlines()
+    for name in ("prompt", "versions", "models", "dataset", "repeats", "metrics",
+                 "judge_model", "baseline_version", "limit"):  # fmt: skip
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{name} = "))
+        # Every parameter is explained, at the end of its line or just above it.
+        assert "  # " in lines[at] or lines[at - 1].startswith("# "), name
+
+
+@pytest.mark.notebook
+def test_the_notebook_runs_headless_and_answers_the_question(tmp_path: Path) -> None:
+    import papermill
+
+    executed = tmp_path / NOTEBOOK.name
+
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"limit": 12},
+        kernel_name="llmbench",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+    )
+
+    shown = outputs(read_notebook(executed))
+    assert not [o for o in shown if o.output_type == "error"]
+    markdown = "\n".join(
+        o.data["text/markdown"] for o in shown if "text/markdown" in o.get("data", {})
+    )
+    verdict = re.search(
+        r"v2-full-context scores higher than v1-no-context on (\d+) of 12 cases.*"
+        r"(is unlikely to be noise|could be noise)",
+        markdown,
+    )
+    assert verdict, markdown
+    assert int(verdict.group(1)) > 6
+    images = [o for o in shown if "image/png" in o.get("data", {})]
+    assert len(images) >= 3
+    html = "\n".join(
+        o.data["text/html"] for o in shown if "text/html" in o.get("data", {})
+    )
+    assert "llmbench-case" in html  # the static side-by-side cards
+    assert "llmbench-diff" in html  # the prompt diff
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown
+    )
