@@ -89,8 +89,12 @@ def cost_by_version(frame: pd.DataFrame) -> Figure:
                     fontsize=7)  # fmt: skip
 
     _slanted_ticks(ax, versions, list(base))
-    ax.set_ylabel("USD (paid solid, saved by the response cache hatched)")
-    ax.set_title("Cost by model and prompt version (task calls)")
+    ax.set_ylabel("USD")
+    ax.set_title(
+        "Cost by model and prompt version (task calls): paid solid, "
+        "saved by the response cache hatched",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -285,7 +289,7 @@ def _legend(ax: Axes, colors: dict[str, str], markers: dict[str, str]) -> None:
         for m, mk in markers.items()
     ]
     handles.append(Line2D([], [], color="black", linewidth=1, label="Pareto front"))
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
 def _model_color(index: int) -> str:

@@ -236,10 +236,12 @@ def grading_requests(
     *,
     params: Mapping[str, Any] | None = None,
 ) -> list[ChatRequest]:
-    """One judge call per ``ok`` task answer: grade it against the reference.
+    """One judge call per distinct ``ok`` task answer: grade it against the reference.
 
     These are the calls an LLM judge makes, as ``kind="judge"`` requests, so a
-    run's accounting keeps the judge's cost apart from the task's.
+    run's accounting keeps the judge's cost apart from the task's. The same
+    answer to the same case (from two versions or models) is graded once,
+    under the first version and model that gave it.
 
     Args:
         frame: A run's records; task calls with status ``ok`` are graded.
@@ -255,10 +257,13 @@ def grading_requests(
     )
 
     requests = []
+    graded: set[tuple[str, int, str]] = set()
     for row in answers.itertuples(index=False):
         case = cases.get(str(row.case_id))
-        if case is None:
+        answer = (str(row.case_id), int(row.repeat), str(row.output_text))
+        if case is None or answer in graded:
             continue
+        graded.add(answer)
         user = (
             f"Question: {case.get('question', '')}\n"
             f"Reference: {case.get('answer', '')}\n"
@@ -283,24 +288,29 @@ def grading_requests(
     return requests
 
 
-def quality_by_version(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+def quality_by_version(scores: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The quality each version reached: ``prompt_version``, ``model``, ``quality``.
 
+    Quality is the mean over cases of each case's mean score (over repeats),
+    as `Comparison.summary` computes it.
+
     Args:
-        summary: `Comparison.summary()`, or any frame with ``prompt_version``,
-            ``model`` and a ``metric`` column.
-        metric: The metric column to read.
+        scores: Tidy scores, one row per call and metric (`Comparison.scores`:
+            ``metric``, ``prompt_version``, ``model``, ``case_id``, ``score``).
+        metric: The metric to read.
 
     Raises:
-        RunError: The summary has no such column.
+        RunError: No score of that metric.
     """
-    if metric not in summary.columns:
-        raise RunError(
-            f"the comparison summary has no {metric!r} column; "
-            f"scored metrics: {', '.join(map(str, summary.columns))}"
-        )
-    table = summary[["prompt_version", "model", metric]]
-    return table.rename(columns={metric: "quality"}).reset_index(drop=True)
+    chosen = scores[scores["metric"] == metric]
+    if chosen.empty:
+        scored = ", ".join(sorted(map(str, scores["metric"].unique())))
+        raise RunError(f"no {metric!r} scores; scored metrics: {scored or 'none'}")
+
+    keys = ["prompt_version", "model"]
+    per_case = chosen.groupby([*keys, "case_id"], sort=False)["score"].mean()
+    quality = per_case.groupby(level=keys, sort=False).mean()
+    return quality.rename("quality").reset_index()
 
 
 def cost_vs_quality(projection: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:

@@ -209,3 +209,32 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return None if math.isnan(number) else number
+
+
+def projection_table(table: pd.DataFrame, caption: str) -> Styler:
+    """Projected USD per version (rows) and model (columns), quality beside it.
+
+    Args:
+        table: `llmbench.cost_tables.cost_vs_quality` output (or `project`
+            output, without the quality column).
+        caption: Shown above the table.
+    """
+    wide = table.pivot_table(
+        index="prompt_version", columns="model", values="projected_usd", sort=False
+    )
+    models = list(dict.fromkeys(table["model"]))
+    wide = wide.reindex(columns=models)
+    if "quality" in table.columns:
+        wide.insert(0, "quality", table.groupby("prompt_version")["quality"].mean())
+    wide = wide.reset_index()
+
+    formats: dict[Any, Any] = {model: format_usd for model in models}
+    formats["quality"] = "{:.3f}"
+    return (
+        wide.style.hide(axis="index")
+        .format(formats, na_rep="unknown", subset=[c for c in formats if c in wide])
+        .set_caption(caption)
+        .set_table_styles(
+            [{"selector": "caption", "props": "caption-side:top;text-align:left"}]
+        )
+    )

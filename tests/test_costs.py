@@ -703,3 +703,107 @@ def test_estimate_vs_actual_reports_the_relative_error() -> None:
     assert row["paid_usd"] == pytest.approx(price.cost(counts[0], 250))
     assert row["relative_error"] == pytest.approx((estimated - actual) / actual)
     assert not row["within_range"]
+
+
+# A budget-stopped run, accounted for
+
+
+def test_accounting_of_a_budget_stopped_run_pays_only_the_ok_calls() -> None:
+    from llmbench.engine import Engine, reservation_usd
+    from llmbench.errors import BudgetExceededError
+    from llmbench.testing import LocalServer
+
+    with LocalServer.start(cached_fraction=0.5) as server:
+        requests = [
+            request(
+                f"c{i}",
+                f"openai/{MINI}",
+                f"question number {i}",
+                params={
+                    "api_base": server.base_url,
+                    "temperature": 0,
+                    "max_tokens": 20,
+                },
+            )
+            for i in range(8)
+        ]
+        probe = Engine(cache=False, store=False, progress=False).run(requests[:1])
+        cost = probe.records[0].cost_usd or 0.0
+        budget = 2 * cost + (reservation_usd(requests[0]) or 0.0)
+        capped = Engine(concurrency=1, budget_usd=budget, progress=False)
+
+        with pytest.raises(BudgetExceededError) as raised:
+            capped.run(requests, run_id="capped")
+
+    frame = raised.value.result.to_frame()  # type: ignore[attr-defined]
+    table = accounting(frame, by=("model",))
+
+    (row,) = table.to_dict("records")
+    ok = frame[frame["status"] == "ok"]
+    assert (row["calls"], row["not_run"]) == (3, 5)
+    assert row["not_run"] == raised.value.not_run
+    assert row["cost_usd"] == pytest.approx(ok["cost_usd"].sum())
+    assert row["cost_usd"] == pytest.approx(raised.value.spent_usd)
+    assert row["input_tokens"] == ok["input_tokens"].sum()
+    assert row["cached_tokens"] == ok["cached_tokens"].sum() > 0
+    assert list(frame["status"]) == ["ok"] * 3 + ["not_run"] * 5
+    assert set(frame.loc[frame["status"] == "not_run", "error_type"]) == {"budget"}
+
+
+# Estimate vs actual on constructed runs
+
+
+def test_estimate_vs_actual_per_model_on_a_constructed_run() -> None:
+    mini_requests = [request(c, MINI, f"Question {c}?") for c in "abc"]
+    haiku_requests = [request(c, HAIKU, f"Question {c}?") for c in "ab"]
+    planned = estimate(
+        [*mini_requests, *haiku_requests, request("z", UNKNOWN, "Q?")],
+        output_tokens=40,
+    )
+    rows = {row.model: row for row in planned.rows}
+    mini_price, haiku_price = price_of(MINI), price_of(HAIKU)
+    assert mini_price is not None and haiku_price is not None
+    mini_input = rows[MINI].input_tokens // 3
+    haiku_input = rows[HAIKU].input_tokens // 2
+    frame = frame_of(
+        [
+            record(
+                MINI,
+                case_id=c,
+                input_tokens=mini_input,
+                output_tokens=40,
+                cost_usd=mini_price.cost(mini_input, 40),
+            )
+            for c in "abc"
+        ]
+        + [
+            record(
+                HAIKU,
+                case_id=c,
+                input_tokens=haiku_input,
+                output_tokens=80,
+                cost_usd=haiku_price.cost(haiku_input, 80),
+            )
+            for c in "ab"
+        ]
+        + [record(HAIKU, case_id="c", status="not_run", cost_usd=None)]
+        + [record(UNKNOWN, case_id="z", input_tokens=9, output_tokens=9, cost_usd=None)]
+    )
+
+    table = estimate_vs_actual(planned, frame).set_index("model")
+
+    mini = table.loc[MINI]
+    assert mini["actual_calls"] == 3
+    assert mini["relative_error"] == pytest.approx(0.0, abs=0.02)
+    assert bool(mini["within_range"])
+    haiku = table.loc[HAIKU]
+    assert haiku["actual_calls"] == 2
+    estimated = haiku_price.cost(2 * haiku_input, 80)
+    actual = haiku_price.cost(2 * haiku_input, 160)
+    assert haiku["relative_error"] == pytest.approx((estimated - actual) / actual)
+    assert haiku["relative_error"] < 0
+    assert not bool(haiku["within_range"])
+    unknown = table.loc[UNKNOWN]
+    assert math.isnan(unknown["estimated_usd"])
+    assert math.isnan(unknown["actual_usd"])
+    assert math.isnan(unknown["relative_error"])

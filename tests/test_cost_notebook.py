@@ -1,0 +1,105 @@
+"""The cost analysis notebook, executed headlessly as a report would be."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmbench.reports import HEADLINE_MIME
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "cost_analysis.ipynb"
+
+
+def outputs(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every output of every code cell, in order."""
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+
+
+def html_of(output: dict[str, Any]) -> str:
+    """The HTML an output shows, or an empty string."""
+    html = output.get("data", {}).get("text/html", "")
+    return "".join(html) if isinstance(html, list) else str(html)
+
+
+def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
+    nb = json.loads(NOTEBOOK.read_text())
+
+    cells = nb["cells"]
+    tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
+    assert nb["metadata"]["kernelspec"] == {
+        "name": "llmbench",
+        "display_name": "Python (llmbench)",
+        "language": "python",
+    }
+    assert cells[0]["cell_type"] == "markdown"
+    assert "".join(cells[0]["source"]).startswith("# Cost analysis")
+    assert len(tagged) == 1
+    source = "".join(tagged[0]["source"])
+    for name in (
+        "run_ids",
+        "project_models",
+        "budget_usd",
+        "prompt",
+        "dataset",
+        "limit",
+    ):
+        assert f"{name} = " in source
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+    assert all(
+        c.get("execution_count") is None for c in cells if c["cell_type"] == "code"
+    )
+
+
+@pytest.mark.notebook
+def test_the_notebook_runs_headless_and_shows_money_charts_and_the_front(
+    tmp_path: Path,
+) -> None:
+    import papermill
+
+    target = tmp_path / "cost_analysis.ipynb"
+
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(target),
+        parameters={"limit": 3},
+        kernel_name="llmbench",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        execution_timeout=120,
+    )
+
+    nb = json.loads(target.read_text())
+    shown = outputs(nb)
+    assert not [o for o in shown if o["output_type"] == "error"]
+    html = [html_of(o) for o in shown]
+    for caption in (
+        "Estimated cost per model, and in total",
+        "What the budget let run, per model and prompt version",
+        "Cost per model and prompt version; the judge",
+        "Estimate vs actual per model",
+        "Pareto front: no other choice is both cheaper and better",
+    ):
+        table = next((h for h in html if caption in h), None)
+        assert table is not None, caption
+        assert "$" in table
+    images = [o["data"]["image/png"] for o in shown if "image/png" in o.get("data", {})]
+    assert len(images) >= 3
+    assert all(base64.b64decode(image)[:4] == b"\x89PNG" for image in images)
+    headlines = {
+        o["data"][HEADLINE_MIME]["name"]: o["data"][HEADLINE_MIME]["value"]
+        for o in shown
+        if HEADLINE_MIME in o.get("data", {})
+    }
+    assert headlines["total cost (USD)"] > 0
+    assert " on " in headlines["cheapest version at best quality"]
+    stop = "".join(
+        "".join(o["data"]["text/markdown"])
+        for o in shown
+        if "text/markdown" in o.get("data", {})
+    )
+    assert "stopped run" in stop
+    assert "came from the response cache" in stop
