@@ -120,6 +120,16 @@ class Comparison:
 
         return min(candidates, key=rank)
 
+    def challenger(
+        self, baseline: str, metric: str | None = None, model: str | None = None
+    ) -> str:
+        """The best version other than `baseline` (B for a verdict against it).
+
+        Returns the baseline itself when it is the only version.
+        """
+        others = [v for v in self.versions if v != baseline]
+        return self.best_version(metric, model, among=others) if others else baseline
+
     def summary(self, confidence: float = 0.95) -> pd.DataFrame:
         """Per version and model: mean of every metric with its CI, and spend.
 

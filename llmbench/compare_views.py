@@ -86,11 +86,7 @@ def verdict_markdown(
     paragraphs = []
     for model in comparison.models:
         best = comparison.best_version(metric, model)
-        challenger = (
-            best
-            if best != baseline
-            else comparison.best_version(metric, model, among=others)
-        )
+        challenger = comparison.challenger(baseline, metric, model)
         result = comparison.pairwise(baseline, challenger, metric=metric, model=model)
         if best == baseline:
             headline = (

@@ -167,6 +167,7 @@ def cost_vs_quality(comparison: Comparison, metric: str | None = None) -> Figure
 
     fig = new_figure(7.5, 4.5)
     ax = fig.subplots()
+    several = len(comparison.models) > 1
     markers = dict(zip(comparison.models, MODEL_MARKERS * 10, strict=False))
     unknown = []
     for x, (_, row) in zip(xs, summary.iterrows(), strict=True):
@@ -178,12 +179,13 @@ def cost_vs_quality(comparison: Comparison, metric: str | None = None) -> Figure
             x, y, yerr=[[y - low], [high - y]], fmt=markers[row["model"]],
             color=colors[row["prompt_version"]], capsize=4, markersize=8,
         )  # fmt: skip
-        label = row["prompt_version"]
-        if len(comparison.models) > 1:
-            label += f" · {row['model']}"
-        ax.annotate(
-            label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8
-        )
+        if not several:
+            ax.annotate(
+                row["prompt_version"], (x, y), textcoords="offset points",
+                xytext=(6, 4), fontsize=8,
+            )  # fmt: skip
+    if several:
+        _version_model_legend(ax, colors, markers)
 
     if unknown:
         note += f"\nnot shown (unknown cost or no score): {', '.join(unknown)}"
@@ -196,42 +198,49 @@ def cost_vs_quality(comparison: Comparison, metric: str | None = None) -> Figure
 
 
 def tokens_per_version(comparison: Comparison) -> Figure:
-    """Mean input and output tokens per call, per version (and model).
+    """Mean input and output tokens per call, per version; one panel per model.
 
     Input tokens are the solid part of each bar, output tokens the hatched part.
     """
-    import numpy as np
-
     summary = comparison.summary()
     colors = version_colors(comparison.versions)
-    n_models = len(comparison.models)
-    width = 0.8 / n_models
-    fig = new_figure(max(6.0, 1.4 * len(comparison.versions) * n_models), 4.0)
-    ax = fig.subplots()
+    fills = [colors[v] for v in comparison.versions]
+    models = comparison.models
+    fig = new_figure(max(6.0, 1.5 * len(comparison.versions) * len(models)), 4.0)
+    axes = fig.subplots(1, len(models), sharey=True, squeeze=False)[0]
+    positions = list(range(len(comparison.versions)))
 
-    base = np.arange(len(comparison.versions))
-    for m, model in enumerate(comparison.models):
+    for ax, model in zip(axes, models, strict=True):
         rows = summary[summary["model"] == model].set_index("prompt_version")
         rows = rows.reindex(comparison.versions)
-        xs = base + (m - (n_models - 1) / 2) * width
-        fills = [colors[v] for v in comparison.versions]
-        ax.bar(xs, rows["input_tokens"], width * 0.9, color=fills)
+        ax.bar(positions, rows["input_tokens"], 0.6, color=fills)
         ax.bar(
-            xs, rows["output_tokens"], width * 0.9, bottom=rows["input_tokens"],
+            positions, rows["output_tokens"], 0.6, bottom=rows["input_tokens"],
             color=fills, alpha=0.45, hatch="//", edgecolor="white",
         )  # fmt: skip
-        if n_models > 1:
-            for x, total in zip(
-                xs, rows["input_tokens"] + rows["output_tokens"], strict=True
-            ):
-                ax.text(x, total, comparison.models[m], ha="center", va="bottom",
-                        fontsize=7, rotation=90)  # fmt: skip
-
-    _version_ticks(ax, comparison.versions, positions=list(base))
-    ax.set_ylabel("tokens per call (mean)")
-    ax.set_title("Tokens per call: input (solid) and output (hatched)", fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
+        _version_ticks(ax, comparison.versions, positions=positions)
+        ax.set_title(model, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("tokens per call (mean)")
+    fig.suptitle("Tokens per call: input (solid) and output (hatched)")
     return fig
+
+
+def _version_model_legend(
+    ax: Axes, colors: dict[str, str], markers: dict[str, str]
+) -> None:
+    """A legend naming versions by colour and models by marker."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=color, marker="o", linestyle="", label=version)
+        for version, color in colors.items()
+    ]
+    handles += [
+        Line2D([], [], color="#555", marker=marker, linestyle="", label=model)
+        for model, marker in markers.items()
+    ]
+    ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.8)
 
 
 def _version_ticks(

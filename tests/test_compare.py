@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from llmbench import compare_views as views
 from llmbench.compare import Comparison, compare_prompts
 from llmbench.engine import Engine
 from llmbench.metrics import Judge
@@ -96,6 +97,8 @@ def test_best_version_breaks_ties_on_the_cheaper_prompt(
     assert same.ties == CASES
     assert best == V2
     assert best_of_two == V4
+    assert offline_comparison.challenger(V1) == V2
+    assert offline_comparison.challenger(V2) == V3  # the baseline is never B
 
 
 def test_one_repeat_has_no_flaky_cases(offline_comparison: Comparison) -> None:
@@ -141,12 +144,17 @@ def test_repeats_at_temperature_find_flaky_cases(server: LocalServer) -> None:
     )
 
     flaky = comparison.flaky_cases()
+    explorer = explore(comparison, V1, V2)
+    explorer.filter.value = "flaky"
     assert comparison.repeats == 2
     assert server.stats()["requests"]["chat"] == 8  # no repeat came from the cache
     assert not flaky.empty
     assert set(flaky["case_id"]) == {"gk-01"}
     assert set(flaky["prompt_version"]) == {V1, V2}
     assert (flaky["range"] == 1.0).all()
+    assert explorer.case_ids == ["gk-01"]
+    assert "repeats 1.00, 0.00" in explorer.view.value
+    assert "gk-01" in views.flaky_table(comparison).to_html()
 
 
 def test_a_judge_adds_llm_graded_metrics(server: LocalServer) -> None:
