@@ -90,6 +90,10 @@ def cost_by_version(frame: pd.DataFrame) -> Figure:
 
     _slanted_ticks(ax, versions, list(base))
     ax.set_ylabel("USD")
+    # Stacked bars pin the axis to their tops; leave room for the labels.
+    top = float((table["cost_usd"] + table["saved_usd"]).max()) if len(table) else 0.0
+    if top > 0:
+        ax.set_ylim(0, top * 1.15)
     ax.set_title(
         "Cost by model and prompt version (task calls): paid solid, "
         "saved by the response cache hatched",

@@ -26,6 +26,20 @@ if TYPE_CHECKING:
 #: Columns holding token counts or call counts, shown as whole numbers.
 _COUNT_MARKERS = ("tokens", "calls", "hits", "errors", "not_run", "ok")
 
+#: The columns of `llmbench.costs.estimate_vs_actual` worth showing at a glance.
+VERSUS_COLUMNS = (
+    "model",
+    "estimated_calls",
+    "actual_calls",
+    "estimated_low_usd",
+    "estimated_usd",
+    "estimated_high_usd",
+    "actual_usd",
+    "paid_usd",
+    "relative_error",
+    "within_range",
+)
+
 
 def money_table(
     frame: pd.DataFrame, caption: str, percent: Sequence[str] = ()
@@ -61,7 +75,10 @@ def money_table(
         .set_table_styles(
             [
                 {"selector": "caption", "props": "caption-side:top;text-align:left"},
-                {"selector": "td", "props": "text-align:right;padding:0 .6em"},
+                {
+                    "selector": "td",
+                    "props": "text-align:right;padding:0 .6em;white-space:nowrap",
+                },
                 {"selector": "th", "props": "text-align:right;padding:0 .6em"},
             ]
         )
@@ -83,7 +100,7 @@ def estimate_markdown(estimate: CostEstimate) -> str:
         )
     lines += ["", "Assumptions:", ""]
     lines += [f"- {sentence}" for sentence in estimate.assumptions]
-    return "\n".join(lines)
+    return markdown_text("\n".join(lines))
 
 
 def budget_markdown(
@@ -117,12 +134,12 @@ def budget_markdown(
             "as `not_run`: nothing done is lost."
         )
     if resumed is None:
-        return text
+        return markdown_text(text)
 
     hits = resumed.cache_hits
     saved = sum(r.cost_usd or 0.0 for r in resumed.records if r.cache_hit)
     both = stopped.paid_usd + resumed.paid_usd
-    return (
+    return markdown_text(
         f"{text}\n\nRun again with a larger budget as `{resumed.run_id}`: "
         f"**{hits} calls came from the response cache** for nothing "
         f"({format_usd(saved)} saved), and only the remaining "
@@ -133,7 +150,12 @@ def budget_markdown(
 
 def bullet_markdown(sentences: Sequence[str]) -> str:
     """Sentences as a Markdown bullet list."""
-    return "\n".join(f"- {sentence}" for sentence in sentences)
+    return markdown_text("\n".join(f"- {sentence}" for sentence in sentences))
+
+
+def markdown_text(text: str) -> str:
+    """Text for a Markdown cell: dollar signs escaped, so no math is typeset."""
+    return text.replace("$", r"\$")
 
 
 def _count(value: Any) -> str:

@@ -60,7 +60,7 @@ def test_estimate_markdown_states_the_range_and_every_assumption() -> None:
 
     text = cost_views.estimate_markdown(planned)
 
-    assert text.startswith("**2 calls on 2 model(s): expected $")
+    assert text.startswith(r"**2 calls on 2 model(s): expected \$")
     assert "No price is known for acme-private-model-7" in text
     for sentence in planned.assumptions:
         assert f"- {sentence}" in text
@@ -92,8 +92,9 @@ def test_budget_markdown_tells_the_stop_and_the_resume() -> None:
     assert "after **1 of 3 calls**" in text
     assert "other 2 as `not_run`" in text
     assert "**1 calls came from the response cache**" in text
-    assert "remaining 2 were paid, $0.040" in text
-    assert "Both runs together paid $0.050" in text
+    assert r"remaining 2 were paid, \$0.040" in text
+    assert r"Both runs together paid \$0.050" in text
+    assert "$" not in text.replace(r"\$", "")
 
 
 def test_budget_markdown_of_a_run_within_its_budget() -> None:
@@ -101,7 +102,7 @@ def test_budget_markdown_of_a_run_within_its_budget() -> None:
 
     text = cost_views.budget_markdown(run, None)
 
-    assert text == "Run `r1` finished within its budget: 1 calls, $0.010 paid."
+    assert text == r"Run `r1` finished within its budget: 1 calls, \$0.010 paid."
 
 
 def test_spend_summary_keeps_judge_calls_apart_and_counts_savings() -> None:
