@@ -141,8 +141,11 @@ def summary_table(comparison: Comparison, confidence: float = 0.95) -> Styler:
         f"Mean per case with its {confidence:.0%} bootstrap interval; bold: the "
         f"best version on {comparison.headline_metric} for each model."
     )
-    return _styled(shown, caption).apply(
-        lambda column: ["font-weight:bold" if b else "" for b in is_best], axis=0
+    figures = [c for c in shown.columns if c not in ("version", "model")]
+    return (
+        _styled(shown, caption)
+        .apply(lambda _: ["font-weight:bold" if b else "" for b in is_best], axis=0)
+        .set_properties(subset=figures, **{"white-space": "nowrap"})
     )
 
 

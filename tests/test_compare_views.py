@@ -4,6 +4,7 @@ word and prompt diffs, and case cards."""
 from __future__ import annotations
 
 import math
+import re
 
 from llmbench import compare_views as views
 from llmbench.compare import Comparison
@@ -71,7 +72,11 @@ def test_summary_table_formats_intervals_and_spend(
     assert expected in html
     assert "tokens in / out per call" in html
     assert "$0" in html
-    assert html.count("font-weight: bold") == 1  # the best row of one model
+    bold = re.findall(
+        r"((?:#T_\w+_row\d+_col\d+[,\s]*)+)\{[^}]*font-weight: bold", html
+    )
+    rows = {int(n) for rule in bold for n in re.findall(r"_row(\d+)_", rule)}
+    assert rows == {1}  # the best version's row, v2, and only it
 
 
 def test_pairwise_table_tints_significant_rows(offline_comparison: Comparison) -> None:
