@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -226,6 +227,7 @@ def main() -> int:
         ok = bench(handle.url, args.calls, args.concurrency, latency_s)
     finally:
         stop_phoenix(home=home)
+        shutil.rmtree(home, ignore_errors=True)
     return 0 if ok else 1
 
 
