@@ -40,7 +40,10 @@ FILTERS = {
     "flaky": "Flaky (A or B)",
 }
 
-_FULL_WIDTH = w.Layout(width="100%")
+
+def _full_width() -> w.Layout:
+    """A layout filling the output area's width (each widget needs its own)."""
+    return w.Layout(width="100%")
 
 
 class ComparisonExplorer:
@@ -100,7 +103,7 @@ class ComparisonExplorer:
         self.previous = w.Button(description="◀ Previous", layout=w.Layout(width="8em"))
         self.next = w.Button(description="Next ▶", layout=w.Layout(width="8em"))
         self.position = w.HTML(layout=w.Layout(width="auto"))
-        self.view = w.HTML(layout=_FULL_WIDTH)
+        self.view = w.HTML(layout=_full_width())
 
         for control in (self.version_a, self.version_b, self.model, self.metric):
             control.observe(self._on_selection, names="value")
@@ -109,17 +112,18 @@ class ComparisonExplorer:
         self.previous.on_click(lambda _: self.step(-1))
         self.next.on_click(lambda _: self.step(1))
 
-        wrap = w.Layout(width="100%", display="flex", flex_flow="row wrap")
+        def row(*children: w.Widget) -> w.HBox:
+            wrap = w.Layout(width="100%", display="flex", flex_flow="row wrap")
+            return w.HBox(list(children), layout=wrap)
+
         self.widget = w.VBox(
             [
-                w.HBox([self.version_a, self.version_b, self.model], layout=wrap),
-                w.HBox([self.metric, self.filter], layout=wrap),
-                w.HBox(
-                    [self.previous, self.next, self.case, self.position], layout=wrap
-                ),
+                row(self.version_a, self.version_b, self.model),
+                row(self.metric, self.filter),
+                row(self.previous, self.next, self.case, self.position),
                 self.view,
             ],
-            layout=_FULL_WIDTH,
+            layout=_full_width(),
         )
         self._reload()
 
