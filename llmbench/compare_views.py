@@ -1,10 +1,9 @@
-"""Static views of a prompt comparison: the verdict, styled tables, diffs, cases.
+"""Static views of a prompt comparison: the verdict and styled tables.
 
 Everything here turns a `Comparison` into something a notebook displays and a
-static HTML report keeps: Markdown for the verdict, pandas Stylers for the
-tables, HTML for the prompt diff and for case cards (question, reference and
-both outputs side by side, with the words that differ marked). The interactive
-explorer in `llmbench.widgets` draws its cases with `case_card_html` too.
+static HTML report keeps: Markdown for the verdict and the run, pandas Stylers
+for the summary, the pairwise verdicts, flaky cases and worst losses. The cases
+themselves, side by side, and the prompt diff are in `llmbench.case_cards`.
 
 Numbers are formatted for reading: scores with two decimals and their interval
 as ``0.30 (0.25–0.35)``, USD as `llmbench.estimates.format_usd` writes it,
@@ -13,11 +12,7 @@ tokens as whole numbers per call.
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
-from collections.abc import Mapping, Sequence
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from llmbench.estimates import format_usd
@@ -28,13 +23,11 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
     from llmbench.compare import Comparison
-    from llmbench.prompts import Prompt
 
-#: Background colours of removed and added words or lines.
+#: Background colours of what got worse or was removed, and better or added.
 REMOVED_BG = "#ffd7d5"
 ADDED_BG = "#ccf2d1"
 
-_WRAP = "overflow-wrap:anywhere;word-break:break-word;white-space:pre-wrap"
 #: Table cells wrap at spaces, and break a word only when it cannot fit.
 _CELL = "text-align:left;vertical-align:top;overflow-wrap:break-word;max-width:28em"
 
@@ -49,6 +42,21 @@ def format_interval(estimate: float, low: float, high: float, digits: int = 2) -
     shown = [_fixed(x, digits) for x in (estimate, low, high)]
     between = " to " if any(s.startswith("-") for s in shown[1:]) else "–"
     return f"{shown[0]} ({shown[1]}{between}{shown[2]})"
+
+
+def as_float(value: Any) -> float | None:
+    """A table cell as a float, None when missing (None, NaN, pandas' NA)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def format_seconds(value: Any) -> str:
+    """Seconds for reading: ``0.23 s``; "n/a" when missing."""
+    number = as_float(value)
+    return "n/a" if number is None else f"{number:.2f} s"
 
 
 def run_overview(comparison: Comparison) -> str:
@@ -124,9 +132,9 @@ def summary_table(comparison: Comparison, confidence: float = 0.95) -> Styler:
         f"{i:,.0f} / {o:,.0f}"
         for i, o in zip(summary["input_tokens"], summary["output_tokens"], strict=True)
     ]
-    shown["cost (total)"] = [format_usd(_number(v)) for v in summary["cost_usd"]]
+    shown["cost (total)"] = [format_usd(as_float(v)) for v in summary["cost_usd"]]
     shown["latency p50 / p95"] = [
-        f"{_seconds(p50)} / {_seconds(p95)}"
+        f"{format_seconds(p50)} / {format_seconds(p95)}"
         for p50, p95 in zip(
             summary["latency_p50_s"], summary["latency_p95_s"], strict=True
         )
@@ -245,156 +253,6 @@ def losses_table(
     return _styled(shown, caption)
 
 
-def side_by_side_html(
-    comparison: Comparison,
-    a: str,
-    b: str,
-    *,
-    model: str | None = None,
-    metric: str | None = None,
-    case_ids: Sequence[str] | None = None,
-    limit: int | None = None,
-) -> str:
-    """Case cards for some cases (all, or `case_ids`, at most `limit`)."""
-    rows = comparison.side_by_side(a, b, model=model, metric=metric)
-    if case_ids is not None:
-        rows = rows.set_index("case_id").loc[list(case_ids)].reset_index()
-    if limit is not None:
-        rows = rows.head(limit)
-    cards = [case_card_html(row, a, b) for row in rows.to_dict("records")]
-    return "\n".join(cards) or "<p>No cases to show.</p>"
-
-
-def case_card_html(
-    row: Mapping[str, Any],
-    a: str,
-    b: str,
-    *,
-    heading: str = "",
-    repeat_scores: tuple[Sequence[float], Sequence[float]] | None = None,
-) -> str:
-    """One case as HTML: inputs, then A's and B's outputs side by side.
-
-    Args:
-        row: A row of `Comparison.side_by_side` (as a mapping).
-        a: A's version label.
-        b: B's version label.
-        heading: Text after the case id (a position, a filter).
-        repeat_scores: A's and B's score in each repeat, shown when given.
-    """
-    text_a = _text(row.get("output_text_a")) or _failure(row, "a")
-    text_b = _text(row.get("output_text_b")) or _failure(row, "b")
-    marked_a, marked_b = word_diff_html(text_a, text_b)
-    delta = _number(row.get("delta"))
-    outcome = (
-        "tie"
-        if delta is None or abs(delta) < 1e-9
-        else "B wins"
-        if delta > 0
-        else "B loses"
-    )
-    scores = repeat_scores or (None, None)
-    sides = [
-        _side_html("A", a, marked_a, row, "a", scores[0], "#888"),
-        _side_html("B", b, marked_b, row, "b", scores[1], _outcome_colour(delta)),
-    ]
-    return (
-        f'<div class="llmbench-case" style="max-width:100%;box-sizing:border-box;'
-        f'border:1px solid #ddd;border-radius:6px;padding:8px 12px;margin:8px 0">'
-        f"<div><strong>{escape(str(row['case_id']))}</strong> {escape(heading)} "
-        f'<span style="color:#555">· {outcome}</span></div>'
-        f'<div style="{_WRAP}"><strong>Question:</strong> '
-        f"{escape(_text(row.get('question')))}</div>"
-        f'<div style="{_WRAP}"><strong>Reference:</strong> '
-        f"{escape(_text(row.get('reference')))}</div>"
-        f'<div style="display:flex;flex-wrap:wrap;gap:12px;margin-top:6px">'
-        f"{''.join(sides)}</div></div>"
-    )
-
-
-def word_diff_html(a: str, b: str, min_similarity: float = 0.3) -> tuple[str, str]:
-    """Both texts as HTML with the words that differ marked.
-
-    Words only in `a` are wrapped in ``<del>`` (red), words only in `b` in
-    ``<ins>`` (green); the rest is escaped text. Two texts with less than
-    `min_similarity` of their words in common are returned unmarked: marking
-    nearly every word says nothing that reading them does not.
-    """
-    words_a, words_b = _words(a), _words(b)
-    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
-    if matcher.ratio() < min_similarity:
-        return escape(a), escape(b)
-
-    left: list[str] = []
-    right: list[str] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        chunk_a = escape("".join(words_a[i1:i2]))
-        chunk_b = escape("".join(words_b[j1:j2]))
-        if op == "equal":
-            left.append(chunk_a)
-            right.append(chunk_b)
-            continue
-        if chunk_a:
-            left.append(f'<del style="background:{REMOVED_BG}">{chunk_a}</del>')
-        if chunk_b:
-            inserted = f"background:{ADDED_BG};text-decoration:none"
-            right.append(f'<ins style="{inserted}">{chunk_b}</ins>')
-    return "".join(left), "".join(right)
-
-
-def prompt_diff_html(prompt: Prompt, a: str, b: str) -> str:
-    """The unified diff of two versions as HTML, removed lines red, added green."""
-    from llmbench.prompts import diff_versions
-
-    diff = diff_versions(prompt.version(a), prompt.version(b))
-    if not diff:
-        return f"<p>{escape(a)} and {escape(b)} have the same content.</p>"
-
-    lines = []
-    for line in diff.splitlines():
-        if line.startswith(("---", "+++", "@@")):
-            style = "color:#555;font-weight:bold"
-        elif line.startswith("-"):
-            style = f"background:{REMOVED_BG}"
-        elif line.startswith("+"):
-            style = f"background:{ADDED_BG}"
-        else:
-            style = ""
-        lines.append(f'<div style="{style}">{escape(line) or "&nbsp;"}</div>')
-    return (
-        '<div class="llmbench-diff" style="font-family:monospace;font-size:90%;'
-        f'{_WRAP};border:1px solid #ddd;padding:6px">{"".join(lines)}</div>'
-    )
-
-
-def _side_html(
-    side: str,
-    label: str,
-    marked: str,
-    row: Mapping[str, Any],
-    suffix: str,
-    repeat_scores: Sequence[float] | None,
-    border: str,
-) -> str:
-    """One output column of a case card, with its score and spend."""
-    score = _number(row.get(f"score_{suffix}"))
-    facts = [
-        f"score {score:.2f}" if score is not None else "score n/a",
-        f"{_count(row.get(f'input_tokens_{suffix}'))} in / "
-        f"{_count(row.get(f'output_tokens_{suffix}'))} out tokens",
-        format_usd(_number(row.get(f"cost_usd_{suffix}"))),
-        _seconds(row.get(f"latency_s_{suffix}")),
-    ]
-    if repeat_scores is not None and len(repeat_scores) > 1:
-        facts.append("repeats " + ", ".join(f"{s:.2f}" for s in repeat_scores))
-    return (
-        f'<div style="flex:1 1 280px;min-width:0;border-left:4px solid {border};'
-        f'padding-left:8px"><div><strong>{side}: {escape(label)}</strong></div>'
-        f'<div style="{_WRAP};margin:4px 0">{marked}</div>'
-        f'<div style="color:#555;font-size:90%">{escape(" · ".join(facts))}</div></div>'
-    )
-
-
 def _styled(frame: pd.DataFrame, caption: str) -> Styler:
     """A Styler without the index, wrapping long text, with a caption."""
     return (
@@ -421,55 +279,6 @@ def _markdown(text: str) -> Markdown:
     from IPython.display import Markdown
 
     return Markdown(text)  # type: ignore[no-untyped-call]
-
-
-def _words(text: str) -> list[str]:
-    """Words, each with the whitespace after it, so joining gives the text back."""
-    return re.findall(r"\s+|\S+\s*", text)
-
-
-def _outcome_colour(delta: float | None) -> str:
-    """Green when B scores higher, red when lower, grey for a tie."""
-    if delta is None or abs(delta) < 1e-9:
-        return "#888"
-    return "#2e7d32" if delta > 0 else "#c62828"
-
-
-def _failure(row: Mapping[str, Any], suffix: str) -> str:
-    """What to show for a call without output."""
-    status = _text(row.get(f"status_{suffix}"))
-    message = _text(row.get(f"error_message_{suffix}"))
-    if status == "error":
-        return f"(call failed: {message})" if message else "(call failed)"
-    return "(no output)" if status else "(not run)"
-
-
-def _text(value: Any) -> str:
-    """A cell as text: None and NaN become empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    """A cell as a float, None when missing (None, NaN, pandas' NA)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
-def _count(value: Any) -> str:
-    """A token count for reading; "?" when missing."""
-    number = _number(value)
-    return "?" if number is None else f"{number:,.0f}"
-
-
-def _seconds(value: Any) -> str:
-    """Seconds for reading: ``0.23 s``; "n/a" when missing."""
-    number = _number(value)
-    return "n/a" if number is None else f"{number:.2f} s"
 
 
 def _p_value(p: float) -> str:

@@ -12,7 +12,7 @@ that differ marked, and each side's score, tokens, cost and latency.
 The widgets are public attributes, so code (and tests) can drive the view:
 set ``explorer.version_b.value`` or ``explorer.case.value`` and read
 ``explorer.view.value``. Without a live front end (papermill) the explorer
-displays as plain text; the static cards of `llmbench.compare_views` cover
+displays as plain text; the static cards of `llmbench.case_cards` cover
 reports.
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from llmbench.compare_views import case_card_html
+from llmbench.case_cards import case_card_html
 
 if TYPE_CHECKING:
     import pandas as pd

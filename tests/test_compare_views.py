@@ -1,5 +1,4 @@
-"""Static views of a comparison: number formats, the verdict, styled tables,
-word and prompt diffs, and case cards."""
+"""Static views of a comparison: number formats, the verdict and styled tables."""
 
 from __future__ import annotations
 
@@ -18,32 +17,6 @@ def test_an_interval_reads_as_estimate_then_bounds() -> None:
     assert views.format_interval(0.3, 0.25, 0.35) == "0.30 (0.25–0.35)"
     assert views.format_interval(-0.02, -0.05, 0.01) == "-0.02 (-0.05 to 0.01)"
     assert views.format_interval(math.nan, 0.0, 1.0) == "n/a"
-
-
-def test_word_diff_marks_only_the_words_that_differ() -> None:
-    left, right = views.word_diff_html("the cat sat <here>", "the dog sat <here>")
-
-    assert left.startswith("the <del")
-    assert ">cat </del>" in left and "dog" not in left
-    assert ">dog </ins>" in right and "cat" not in right
-    assert left.endswith("</del>sat &lt;here&gt;")
-    assert views.word_diff_html("same words", "same words") == ("same words",) * 2
-
-
-def test_word_diff_leaves_unrelated_texts_unmarked() -> None:
-    left, right = views.word_diff_html("I don't know.", "Gold has the symbol Au.")
-
-    assert (left, right) == ("I don&#x27;t know.", "Gold has the symbol Au.")
-
-
-def test_prompt_diff_shows_added_lines_in_green(offline_comparison: Comparison) -> None:
-    page = views.prompt_diff_html(offline_comparison.prompt, V1, V2)
-    same = views.prompt_diff_html(offline_comparison.prompt, V2, V2)
-
-    assert f"background:{views.ADDED_BG}" in page
-    assert "+  Context:" in page
-    assert "qa_answer@v1-no-context" in page
-    assert "have the same content" in same
 
 
 def test_the_verdict_names_the_best_version_and_quotes_the_test(
@@ -95,17 +68,3 @@ def test_losses_table_lists_the_worst_first(offline_comparison: Comparison) -> N
     assert losses["delta"].is_monotonic_increasing
     assert (losses["delta"] < 0).all()
     assert "scores lower than" in none.data
-
-
-def test_case_cards_show_both_outputs_and_the_spend(
-    offline_comparison: Comparison,
-) -> None:
-    first = offline_comparison.case_ids[0]
-
-    html = views.side_by_side_html(offline_comparison, V1, V2, limit=2)
-
-    assert html.count('class="llmbench-case"') == 2
-    assert f"<strong>{first}</strong>" in html
-    assert "score 0.00" in html  # v1 knows nothing without context
-    assert "in / " in html and "out tokens" in html
-    assert "B wins" in html
