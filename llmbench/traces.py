@@ -7,7 +7,7 @@ attributes (``llmbench.run_id``, ``llmbench.case_id``, ``llmbench.prompt_version
 ``llmbench.cost_usd``...). Spans go to the Phoenix project ``llmbench`` and a
 run's spans share a session (``session.id`` = run id). Tracing never fails a
 run: without Phoenix, the tracer warns once and the run goes on. Credentials
-never reach a span (see `llmbench.span_export.SpanRedactor`).
+never reach a span (see `llmbench.redact.Redactor`).
 
 In: `spans_frame` reads a project's spans into a tidy DataFrame and
 `log_scores` attaches eval scores to the spans of the calls they scored (both
@@ -109,16 +109,16 @@ class Tracer:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        from llmbench.redact import Redactor
         from llmbench.span_export import (
             LLMBENCH_SCOPE,
             PhoenixSpanExporter,
             ScrubbingExporter,
-            SpanRedactor,
         )
 
         self.project = project
         self.url = url if url is not None or exporter is not None else running_url()
-        self._redactor = SpanRedactor()
+        self._redactor = Redactor()
         self._span_ids: dict[CallKey, str] = {}
         self._spans = 0
         self._failed = False

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmbench.phoenix import PhoenixHandle, free_port
 from llmbench.records import CallRecord, ChatRequest
-from llmbench.span_export import SpanRedactor, is_secret_param, strip_url_credentials
+from llmbench.redact import Redactor, is_secret_param, strip_url_credentials
 from llmbench.traces import (
     SPAN_COLUMNS,
     Tracer,
@@ -267,7 +267,7 @@ def test_spans_from_other_instrumentation_are_scrubbed_on_export(
 
 
 def test_secret_names_and_urls() -> None:
-    redactor = SpanRedactor(environ={})
+    redactor = Redactor(environ={})
 
     assert is_secret_param("api_key") and is_secret_param("Authorization")
     assert is_secret_param("aws_session_token")
