@@ -236,6 +236,10 @@ class Engine:
                 saved and the error carries the `RunResult` as ``.result``.
         """
         run_id = run_id or new_run_id()
+        if any(r.model.startswith("offline/") for r in requests):
+            from llmbench.offline import warm_up
+
+            await asyncio.to_thread(warm_up)
         started = datetime.now(UTC)
         self.stats = EngineStats()
         budget = _Budget(self.budget_usd, self.budget_warn_fraction)

@@ -500,3 +500,22 @@ def register_offline_provider() -> None:
     if missing:
         litellm.register_model({name: _zero_price_entry() for name in missing})
         logger.debug("registered offline models %s at zero cost", missing)
+
+
+@cache
+def warm_up() -> None:
+    """Pay, once per process, what the first offline call would otherwise pay.
+
+    Loads the embedding model and the tokenizer and takes litellm through one
+    echo call, so that no record's ``latency_s`` carries seconds of loading.
+    """
+    import litellm
+
+    from llmbench.embeddings import embed
+
+    register_offline_provider()
+    embed(["warm up"])
+    count_tokens("warm up")
+    litellm.completion(
+        model=ECHO_MODEL, messages=[{"role": "user", "content": "warm up"}]
+    )
