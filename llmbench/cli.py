@@ -90,6 +90,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from llmbench.baselines import find_baseline
+    from llmbench.suite_views import text_report
+    from llmbench.suites import load_suite, run_suite
+
+    suite = load_suite(args.suite)
+    baseline = find_baseline(suite, args.baseline)
+    result = run_suite(suite, judge=args.judge_model, limit=args.limit)
+    comparison = result.compare(baseline) if baseline is not None else None
+    print(text_report(result, comparison))
+    if args.save_baseline:
+        path = None if args.save_baseline == "auto" else args.save_baseline
+        print(f"baseline saved to {result.save_baseline(path)}")
+    return EXIT_OK if result.verdict(comparison).passed else EXIT_FAILED
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from llmbench import cost_tables, cost_views
     from llmbench.costs import accounting, estimate
@@ -258,6 +274,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("strip", help="remove outputs from notebooks")
     sub.add_argument("notebooks", nargs="*", type=Path, help="default notebooks/*")
     sub.set_defaults(handler=cmd_strip)
+
+    sub = commands.add_parser(
+        "eval", help="run an eval suite; exit 1 on a failed gate or a regression"
+    )
+    sub.add_argument("suite", help="a suite name under data/suites, or a YAML file")
+    sub.add_argument(
+        "--baseline",
+        help="a baseline file to compare with; 'auto': the suite's own, if it exists",
+    )
+    sub.add_argument(
+        "--save-baseline",
+        nargs="?",
+        const="auto",
+        metavar="PATH",
+        help="save this run as a baseline (default data/baselines/<suite>.json)",
+    )
+    sub.add_argument(
+        "--judge-model",
+        help="litellm model for LLM-judged metrics (api base: LLMBENCH_JUDGE_API_BASE)",
+    )
+    sub.add_argument("--limit", type=int, help="only the first N cases")
+    sub.set_defaults(handler=cmd_eval)
 
     sub = commands.add_parser("phoenix", help="the Phoenix trace server")
     sub.add_argument("action", choices=["start", "stop", "status"])
