@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from llmbench.prompts import Prompt, PromptVersion, load_prompt
     from llmbench.records import CallRecord, ChatRequest
     from llmbench.runs import RunResult, load_run
+    from llmbench.suites import Suite, load_suite, run_suite
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,9 @@ _EXPORTS = {
     "load_dataset": "llmbench.datasets",
     "load_prompt": "llmbench.prompts",
     "load_run": "llmbench.runs",
+    "Suite": "llmbench.suites",
+    "load_suite": "llmbench.suites",
+    "run_suite": "llmbench.suites",
 }
 
 __all__ = [
@@ -56,12 +60,15 @@ __all__ = [
     "Prompt",
     "PromptVersion",
     "RunResult",
+    "Suite",
     "__version__",
     "acompare_prompts",
     "compare_prompts",
     "load_dataset",
     "load_prompt",
     "load_run",
+    "load_suite",
+    "run_suite",
 ]
 
 

@@ -101,8 +101,9 @@ def records_frame(records: Iterable[CallRecord]) -> pd.DataFrame:
     """Records as a DataFrame with the `CallRecord` columns in their order."""
     import pandas as pd
 
-    frame = pd.DataFrame([r.to_dict() for r in records], columns=list(RECORD_COLUMNS))
-    return frame
+    # Shallow rows: dataclasses.asdict deep-copies and took seconds at 10,000 records.
+    rows = [[getattr(r, name) for name in RECORD_COLUMNS] for r in records]
+    return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
 
 
 class RunStore:
