@@ -308,10 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    # Our own progress lines at INFO; third-party chatter only when it matters.
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     handler: Handler = args.handler
     try:
         return handler(args)
