@@ -139,7 +139,9 @@ def test_judged_metrics_use_the_judge_model_given(
         line for line in out.splitlines() if line.lstrip().startswith("judge")
     )
     chat_calls = judge_env.stats()["requests"]["chat"]
-    assert int(judge_row.split()[1]) == chat_calls == 2 * (2 + 3)  # see suite_fixtures
+    # See suite_fixtures: 5 judge calls per case, one of them a cache replay.
+    assert int(judge_row.split()[1]) == 2 * (2 + 3)
+    assert chat_calls == 2 * (2 + 3) - 2
 
 
 def test_without_a_judge_model_judged_metrics_are_skipped(

@@ -88,6 +88,7 @@ def test_scripted_judge_gives_the_expected_score_and_counts_every_call(
         api_key=SECRET,
         input_usd_per_million=2.0,
         output_usd_per_million=8.0,
+        cache=False,  # the three cases ask the same questions
     )
 
     result = score(task_frame(), ["faithfulness"], CASES, judge=judge)
@@ -127,7 +128,8 @@ def test_every_judge_metric_scores_through_litellm(stub: LocalServer) -> None:
 
     assert result["metric"].tolist() == names
     assert result["score"].notna().all(), result[["metric", "detail"]]
-    assert len(judge.records) == stub.stats()["requests"]["chat"]
+    made = [r for r in judge.records if not r.cache_hit]
+    assert len(made) == stub.stats()["requests"]["chat"]
     assert stub.stats()["requests"]["embeddings"] == 0  # embeddings stay offline
 
 
@@ -181,3 +183,24 @@ def test_the_judge_can_come_from_the_environment(
 
     assert result["score"].tolist() == [0.5]
     assert stub.stats()["requests"]["chat"] == 2
+
+
+def test_rescoring_replays_cached_verdicts_and_pays_nothing(stub: LocalServer) -> None:
+    stub.configure(replies=FAITHFULNESS_SCRIPT)
+    first = Judge(
+        "openai/judge-stub", api_base=stub.base_url, input_usd_per_million=2.0
+    )
+    score(task_frame(1), ["faithfulness"], CASES, judge=first)
+    sent = stub.stats()["requests"]["chat"]
+
+    again = Judge(
+        "openai/judge-stub", api_base=stub.base_url, input_usd_per_million=2.0
+    )
+    result = score(task_frame(1), ["faithfulness"], CASES, judge=again)
+
+    assert result["score"].tolist() == [0.5]
+    assert stub.stats()["requests"]["chat"] == sent == 2
+    assert [r.cache_hit for r in again.records] == [True, True]
+    assert [r.cost_usd for r in again.records] == [r.cost_usd for r in first.records]
+    assert first.total_cost_usd and first.total_cost_usd > 0
+    assert again.total_cost_usd == 0

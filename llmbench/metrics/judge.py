@@ -12,9 +12,12 @@ the tagged calls into `CallRecord` objects with ``kind="judge"``, kept in
 `Judge.records`, so cost reports can tell the judge's spending from the
 task's.
 
-Caching: judge calls are not cached here yet. `Judge.completion` is the hook:
-give it an async callable with litellm's ``acompletion`` signature (the run
-engine's cached completion, for example) and every judge call goes through it.
+Caching: judge calls go through llmbench's response cache (the same SQLite
+file as task calls), keyed on the judge model, the messages and every
+parameter, so re-scoring a run replays the verdicts and pays nothing. A hit is
+still recorded, with ``cache_hit=True`` and the price it had when it was made.
+`Judge.completion` replaces the call itself (an async callable with litellm's
+``acompletion`` signature); such calls are neither cached nor counted here.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmbench.errors import JudgeNotConfiguredError
@@ -73,7 +77,9 @@ class Judge:
         completion: An async callable with ``litellm.acompletion``'s signature
             used instead of it (a cached path, for example), or None.
         timeout_s: Seconds one judge call may take.
-        records: One `CallRecord` (``kind="judge"``) per judge call made.
+        cache: Replay earlier verdicts from the response cache (default on).
+        records: One `CallRecord` (``kind="judge"``) per judge call, cache hits
+            included.
     """
 
     model: str
@@ -84,6 +90,7 @@ class Judge:
     output_usd_per_million: float | None = None
     completion: Callable[..., Awaitable[Any]] | None = field(default=None, repr=False)
     timeout_s: float = 120.0
+    cache: bool = True
     records: list[CallRecord] = field(default_factory=list, init=False, repr=False)
     _id: str = field(default="", init=False, repr=False)
     _calls_made: int = field(default=0, init=False, repr=False)
@@ -109,8 +116,10 @@ class Judge:
 
     @property
     def total_cost_usd(self) -> float | None:
-        """USD spent on judge calls so far; None if any call's price is unknown."""
-        costs = [r.cost_usd for r in self.records if r.status == "ok"]
+        """USD paid for judge calls so far (cache hits are free); None if unknown."""
+        costs = [
+            r.cost_usd for r in self.records if r.status == "ok" and not r.cache_hit
+        ]
         return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
 
     def usage_frame(self) -> pd.DataFrame:
@@ -154,13 +163,23 @@ class Judge:
         kwargs["metadata"] = metadata
 
         if self.completion is not None:
-            create = self.completion
-        else:
-            import litellm
+            self._calls_made += 1
+            return await self.completion(**kwargs)
 
-            create = litellm.acompletion
+        import litellm
+
+        key = _cache_key(self.model, kwargs) if self.cache else None
+        if key is not None:
+            entry = _response_cache().get(key)
+            if entry is not None:
+                self._record_hit(entry, tags)
+                return _response_from(entry, self.model)
+
         self._calls_made += 1
-        return await create(**kwargs)
+        response = await litellm.acompletion(**kwargs)
+        if key is not None:
+            _response_cache().put(key, _entry_from(response))
+        return response
 
     async def wait_for_usage(self, timeout_s: float = 5.0) -> None:
         """Wait until the usage logger has seen every call made so far."""
@@ -197,6 +216,29 @@ class Judge:
         }
         litellm.register_model({self.model: entry})
 
+    def _record_hit(self, entry: Mapping[str, Any], tags: Mapping[str, Any]) -> None:
+        """Record a verdict replayed from the cache: counted, not paid again."""
+        self.records.append(
+            CallRecord(
+                run_id=str(tags.get("run_id") or ""),
+                case_id=str(tags.get("case_id") or ""),
+                prompt_name=tags.get("prompt_name"),
+                prompt_version=tags.get("prompt_version"),
+                model=self.model,
+                repeat=int(tags.get("repeat") or 0),
+                kind="judge",
+                output_text=entry["output_text"],
+                input_tokens=entry["input_tokens"],
+                output_tokens=entry["output_tokens"],
+                cost_usd=entry["cost_usd"],
+                cache_hit=True,
+                timestamp=datetime.now(UTC).isoformat(),
+                metadata={
+                    k: v for k, v in tags.items() if k in ("metric", "scored_model")
+                },
+            )
+        )
+
     def _record(
         self, kwargs: Mapping[str, Any], response: Any, start: Any, end: Any, ok: bool
     ) -> None:
@@ -230,6 +272,71 @@ class Judge:
             metadata={k: v for k, v in tags.items() if k in ("metric", "scored_model")},
         )
         self.records.append(record)
+
+
+def _cache_key(model: str, kwargs: Mapping[str, Any]) -> Any:
+    """The response-cache key of one judge request (credentials left out)."""
+    from llmbench.cache import cache_key
+    from llmbench.records import ChatRequest
+
+    skipped = {"model", "messages", "metadata", "api_key", "api_base"}
+    params = {k: v for k, v in kwargs.items() if k not in skipped}
+    request = ChatRequest(
+        case_id="judge",
+        model=model,
+        messages=tuple(kwargs.get("messages") or ()),
+        params=params,
+        kind="judge",
+    )
+    return cache_key(request)
+
+
+def _response_cache() -> Any:
+    """The response cache judge calls share with the engine's state folder."""
+    from llmbench.config import state_dir
+
+    return _open_cache(state_dir() / "cache.sqlite")
+
+
+@cache
+def _open_cache(path: Path) -> Any:
+    """One open cache per file for the whole process."""
+    from llmbench.cache import ResponseCache
+
+    return ResponseCache(path)
+
+
+def _entry_from(response: Any) -> dict[str, Any]:
+    """What the cache keeps of a judge reply: text, tokens and price."""
+    usage = getattr(response, "usage", None)
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return {
+        "output_text": _reply_text(response),
+        "input_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+        "output_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+        "cost_usd": hidden.get("response_cost"),
+    }
+
+
+def _response_from(entry: Mapping[str, Any], model: str) -> Any:
+    """A litellm chat response rebuilt from a cache entry."""
+    import litellm
+
+    return litellm.ModelResponse(
+        model=model,
+        choices=[
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": entry["output_text"]},
+            }
+        ],
+        usage=litellm.Usage(
+            prompt_tokens=entry["input_tokens"],
+            completion_tokens=entry["output_tokens"],
+            total_tokens=entry["input_tokens"] + entry["output_tokens"],
+        ),
+    )
 
 
 def require_judge(judge: Judge | None, metric_names: list[str]) -> Judge:
