@@ -15,6 +15,7 @@ fix it when there is a fix.
     ├── BudgetExceededError    a run stopped because its USD budget ran out
     ├── RunError               a run could not be read, written or resumed
     ├── PhoenixError           the Phoenix service cannot start or be reached
+    ├── LabError               a managed JupyterLab server cannot start or answer
     └── ReportError            a notebook report failed to render
 """
 
@@ -130,6 +131,10 @@ class RunError(LlmbenchError):
 
 class PhoenixError(LlmbenchError):
     """The Phoenix service cannot be started, reached or queried."""
+
+
+class LabError(LlmbenchError):
+    """A JupyterLab server started by `llmbench.lab` exited or did not answer."""
 
 
 class ReportError(LlmbenchError):
