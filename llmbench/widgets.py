@@ -46,6 +46,15 @@ def _full_width() -> w.Layout:
     return w.Layout(width="100%")
 
 
+def _readable(html: str) -> str:
+    """`html` with body-text line spacing.
+
+    An HTML widget sets its content's line height to a control's height (28
+    px), which spreads paragraphs of text far apart.
+    """
+    return f'<div style="line-height:1.45">{html}</div>'
+
+
 class ComparisonExplorer:
     """Browse a `Comparison` case by case, two versions side by side.
 
@@ -103,7 +112,9 @@ class ComparisonExplorer:
         self.previous = w.Button(description="◀ Previous", layout=w.Layout(width="8em"))
         self.next = w.Button(description="Next ▶", layout=w.Layout(width="8em"))
         self.position = w.HTML(layout=w.Layout(width="auto"))
-        self.view = w.HTML(layout=_full_width())
+        # Width "auto" lets the box stretch it to its width minus the widget's
+        # own margin; "100%" would overflow the box by that margin.
+        self.view = w.HTML(layout=w.Layout(width="auto"))
 
         for control in (self.version_a, self.version_b, self.model, self.metric):
             control.observe(self._on_selection, names="value")
@@ -204,7 +215,7 @@ class ComparisonExplorer:
         if self._rows is None or case_id is None:
             label = FILTERS[self.filter.value]
             self.position.value = "0 cases"
-            self.view.value = (
+            self.view.value = _readable(
                 f"<p>No cases match “{label}” for {a} against {b} "
                 f"on {self.model.value}.</p>"
             )
@@ -213,7 +224,7 @@ class ComparisonExplorer:
         where = f"{ids.index(case_id) + 1} of {len(ids)}"
         self.position.value = f"case {where}"
         row = self._rows.loc[case_id].to_dict()
-        self.view.value = case_card_html(
+        card = case_card_html(
             row,
             a,
             b,
@@ -223,6 +234,7 @@ class ComparisonExplorer:
                 self._repeat_scores(b, case_id),
             ),
         )
+        self.view.value = _readable(card)
 
     def _repeat_scores(self, version: str, case_id: str) -> list[float]:
         """The score of every repeat of one case, in repeat order."""
