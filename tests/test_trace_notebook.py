@@ -1,0 +1,107 @@
+"""The trace explorer notebook, executed headlessly as a report would be."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmbench.phoenix import PhoenixHandle
+from llmbench.reports import HEADLINE_MIME
+
+pytest_plugins = ["phoenix_fixtures"]
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "trace_explorer.ipynb"
+
+
+def outputs(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every output of every code cell, in order."""
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+
+
+def shown(output: dict[str, Any], mime: str) -> str:
+    """The text an output shows in `mime`, or an empty string."""
+    text = output.get("data", {}).get(mime, "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
+    nb = json.loads(NOTEBOOK.read_text())
+
+    cells = nb["cells"]
+    tagged = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
+    assert nb["metadata"]["kernelspec"] == {
+        "name": "llmbench",
+        "display_name": "Python (llmbench)",
+        "language": "python",
+    }
+    assert "".join(cells[0]["source"]).startswith("# Trace explorer")
+    assert len(tagged) == 1
+    source = "".join(tagged[0]["source"])
+    for name in (
+        "project",
+        "run_id",
+        "window_hours",
+        "phoenix_url",
+        "make_sample",
+        "limit",
+    ):
+        assert re.search(rf"^{name} = .+  # \S", source, re.MULTILINE), name
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+
+
+@pytest.mark.notebook
+@pytest.mark.phoenix
+def test_the_notebook_makes_traces_first_and_shows_them(
+    phoenix_server: PhoenixHandle, tmp_path: Path
+) -> None:
+    import papermill
+
+    target = tmp_path / "trace_explorer.ipynb"
+    project = f"notebook-{uuid.uuid4().hex[:8]}"
+
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(target),
+        parameters={"phoenix_url": phoenix_server.url, "project": project},
+        kernel_name="llmbench",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        execution_timeout=180,
+    )
+
+    nb = json.loads(target.read_text())
+    every = outputs(nb)
+    assert not [o for o in every if o["output_type"] == "error"]
+    html = [shown(o, "text/html") for o in every]
+    markdown = "\n".join(shown(o, "text/markdown") for o in every)
+    assert "Made 90 sample calls" in markdown
+    percentiles = next(h for h in html if "Latency per model and prompt version" in h)
+    for column in ("p50_s", "p95_s", "p99_s"):
+        assert column in percentiles
+    assert "openai/stand-in" in percentiles and "v2-full-context" in percentiles
+    assert any("What failed" in h and "HTTP 500" in h for h in html)
+    assert any("Tokens per model and prompt version" in h for h in html)
+    scores = next(h for h in html if "Eval scores logged on the spans" in h)
+    assert "token_f1" in scores and "grounded" in scores  # comparison and suite
+    assert "**system**" in markdown and "**reply**" in markdown
+    frames = [h for h in html if "<iframe" in h]
+    assert len(frames) == 1
+    assert re.search(r'src="http://127\.0\.0\.1:\d+/projects/\w+', frames[0])
+    images = [o["data"]["image/png"] for o in every if "image/png" in o.get("data", {})]
+    assert len(images) >= 2
+    assert all(base64.b64decode(image)[:4] == b"\x89PNG" for image in images)
+    headlines = {
+        o["data"][HEADLINE_MIME]["name"]: o["data"][HEADLINE_MIME]["value"]
+        for o in every
+        if HEADLINE_MIME in o.get("data", {})
+    }
+    assert headlines["spans"] == 90
+    assert 0 < headlines["error rate"] < 0.5
+    assert headlines["p95 latency (s)"] > 0
