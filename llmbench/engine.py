@@ -344,6 +344,7 @@ class Engine:
                     record.status = "error"
                     record.error_type = failure.error_type
                     record.error_message = str(failure)
+                    record.latency_s = time.perf_counter() - started
                     return
                 await self._back_off(request, failure, attempt)
                 continue

@@ -69,7 +69,8 @@ class CallRecord:
             (or a user override): what it cost when it was produced, also on a
             cache hit, where nothing was paid again. 0.0 for offline models;
             None when the model's price is unknown (never shown as free).
-        latency_s: Wall-clock seconds of the successful attempt (0 on a hit).
+        latency_s: Wall-clock seconds of the last attempt: the answer's, or the
+            time to failure (0 on a cache hit).
         cache_hit: True when the response came from llmbench's response cache.
         cache_key: The response cache key (hex sha256).
         cache_miss_reason: Why the cache missed (``new model``, ``params
