@@ -176,6 +176,7 @@ def test_timeouts_are_retried_then_recorded(server: LocalServer) -> None:
         "Timeout",
         2,
     )
+    assert record.latency_s >= 0.2  # the time the last attempt waited
 
 
 def test_interrupted_run_resumes_without_paying_twice(server: LocalServer) -> None:
