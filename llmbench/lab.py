@@ -67,9 +67,14 @@ class LabServer:
         """The server's combined stdout and stderr."""
         return self.home / "server.log"
 
-    def lab_url(self, path: str = "") -> str:
-        """The address that opens `path` (relative to the root) in JupyterLab."""
-        return f"{self.url}lab/tree/{path}?token={self.token}"
+    def lab_url(self, path: str = "", workspace: str | None = None) -> str:
+        """The address that opens `path` (relative to the root) in JupyterLab.
+
+        With a `workspace` name, the page opens in that workspace instead of
+        the default one, so documents left open by earlier visits stay closed.
+        """
+        where = f"lab/workspaces/{workspace}/tree" if workspace else "lab/tree"
+        return f"{self.url}{where}/{path}?token={self.token}"
 
     def api(self, path: str, method: str = "GET", timeout_s: float = 10.0) -> Any:
         """Call the server's REST API (``api/...``) and return the decoded JSON."""

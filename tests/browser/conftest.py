@@ -149,6 +149,11 @@ class LabPage:
     requests: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
 
+    @property
+    def panel(self) -> Locator:
+        """The notebook in front (JupyterLab hides the others)."""
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+
     def copy_notebook(self, name: str, parameters: dict[str, Any] | None = None) -> str:
         """Put `notebooks/<name>` in the server's root, with `parameters` set.
 
@@ -178,8 +183,9 @@ class LabPage:
         without asking; a "Select Kernel" dialog fails the test.
         """
         started = time.monotonic()
-        self.page.goto(self.lab.lab_url(path))
-        self.page.locator(".jp-NotebookPanel").first.wait_for(timeout=timeout_s * 1000)
+        workspace = re.sub(r"\W", "-", path)
+        self.page.goto(self.lab.lab_url(path, workspace=workspace))
+        self.panel.wait_for(timeout=timeout_s * 1000)
         kernel = self._wait_for_kernel(path, started + timeout_s)
         assert kernel["name"] == KERNEL_NAME
         self.page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
@@ -199,10 +205,10 @@ class LabPage:
 
     def save(self) -> None:
         """Save the notebook with the toolbar button and wait until it is saved."""
-        self.page.locator(
+        self.panel.locator(
             ".jp-NotebookPanel-toolbar [data-command='docmanager:save']"
-        ).first.click()
-        self.page.locator(".lm-TabBar-tab.jp-mod-dirty").first.wait_for(
+        ).click()
+        self.page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(
             state="detached", timeout=15_000
         )
 
@@ -220,7 +226,7 @@ class LabPage:
             for output in cell["outputs"]
             if output["output_type"] == "error"
         ]
-        stderr = self.page.locator(
+        stderr = self.panel.locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         ).all_text_contents()
         found += [
@@ -230,7 +236,7 @@ class LabPage:
 
     def widgets_shown_as_text(self) -> list[str]:
         """Outputs that show a widget's text form instead of the widget."""
-        texts = self.page.locator(".jp-OutputArea-output").all_text_contents()
+        texts = self.panel.locator(".jp-OutputArea-output").all_text_contents()
         pattern = re.compile(
             r"^\s*(VBox|HBox|Dropdown|HTML|FloatProgress)\(|Error displaying widget"
             r"|Loading widget\.\.\."
@@ -255,11 +261,12 @@ class LabPage:
 
     def outputs_overflowing(self) -> list[dict[str, Any]]:
         """Every output whose content is wider than the output area."""
-        found: list[dict[str, Any]] = self.page.evaluate(
-            """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+        found: list[dict[str, Any]] = self.panel.evaluate(
+            """(panel) => [...panel.querySelectorAll('.jp-OutputArea-output')]
               .map((el, index) => ({index, mime: el.getAttribute('data-mime-type'),
                                     content_px: el.scrollWidth, area_px: el.clientWidth,
-                                    text: el.textContent.slice(0, 80)}))
+                                    text: (el.querySelector('caption') || el)
+                                            .textContent.trim().slice(0, 80)}))
               .filter(o => o.content_px > o.area_px + 1)"""
         )
         return found
@@ -281,11 +288,17 @@ class LabPage:
             if not url.startswith((self.lab.url, "data:", "blob:"))
         ]
 
-    def write_timings(self, name: str, timings: dict[str, float]) -> None:
-        """Record a test's timings (seconds) as JSON beside its screenshots."""
-        rounded = {key: round(value, 2) for key, value in timings.items()}
-        path = self.output_dir / f"{name}-timings.json"
-        path.write_text(json.dumps(rounded, indent=2) + "\n")
+    def page_config(self) -> dict[str, Any]:
+        """The settings the server gave the page (JupyterLab's page config)."""
+        text = self.page.locator("#jupyter-config-data").text_content() or "{}"
+        config_data: dict[str, Any] = json.loads(text)
+        return config_data
+
+    def record(self, name: str, facts: dict[str, Any]) -> Path:
+        """Save a test's measurements as ``<name>.json`` beside its screenshots."""
+        path = self.output_dir / f"{name}.json"
+        path.write_text(json.dumps(facts, indent=2) + "\n")
+        return path
 
     def _wait_for_kernel(self, path: str, deadline: float) -> dict[str, Any]:
         """The notebook's kernel once it is idle and the page is connected."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 NOTEBOOK = "prompt_comparison.ipynb"
 CASES = 8
+#: JupyterLab's news prompt (a call home), turned off by llmbench.jupyter_setup.
+ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
 def words(text: str) -> str:
@@ -117,12 +119,14 @@ def test_the_explorer_renders_and_follows_its_controls(
     assert lab_page.overflow_px(explorer) <= 0.5
     assert lab_page.page_errors == []
     assert lab_page.foreign_requests() == []
-    lab_page.write_timings(
+    assert ANNOUNCEMENTS in lab_page.page_config()["disabledExtensions"]
+    lab_page.record(
         "prompt_comparison",
         {
-            "open_to_idle_kernel_s": open_s,
-            "run_all_to_widget_s": widget_s,
-            "run_all_to_last_cell_s": all_ran_s,
+            "open_to_idle_kernel_s": round(open_s, 2),
+            "run_all_to_widget_s": round(widget_s, 2),
+            "run_all_to_last_cell_s": round(all_ran_s, 2),
+            "outputs_wider_than_the_notebook": lab_page.outputs_overflowing(),
         },
     )
     print(f"run all -> explorer rendered in {widget_s:.1f} s; screenshots in "
