@@ -2,7 +2,7 @@
 
 Test modules load this with ``pytest_plugins = ["phoenix_fixtures"]`` (and do
 not import it), so that the session fixture is defined once and shared by
-every module. It skips when the Phoenix environment is not installed.
+every module. It fails when the Phoenix environment is not installed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ FAKE_PROVIDER_KEY = "sk-fixture0123456789abcdefghij"
 def phoenix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixHandle]:
     """A Phoenix server on free loopback ports with its own folder."""
     if not PHOENIX_PYTHON.exists():
-        pytest.skip("the Phoenix environment is not installed; run `make setup`")
+        pytest.fail("the Phoenix environment is not installed; run `make setup`")
     home = tmp_path_factory.mktemp("phoenix")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_API_KEY", FAKE_PROVIDER_KEY)

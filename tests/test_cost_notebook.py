@@ -5,24 +5,17 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from notebook_outputs import executed, outputs
+from notebook_outputs import headlines as published
+from notebook_outputs import shown as shown_text
 
-from llmbench.reports import HEADLINE_MIME
+from llmbench.reports import ReportRun
+
+pytest_plugins = ["report_fixtures"]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "cost_analysis.ipynb"
-
-
-def outputs(nb: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every output of every code cell, in order."""
-    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
-
-
-def html_of(output: dict[str, Any]) -> str:
-    """The HTML an output shows, or an empty string."""
-    html = output.get("data", {}).get("text/html", "")
-    return "".join(html) if isinstance(html, list) else str(html)
 
 
 def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
@@ -56,26 +49,11 @@ def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
 
 @pytest.mark.notebook
 def test_the_notebook_runs_headless_and_shows_money_charts_and_the_front(
-    tmp_path: Path,
+    sample_report: ReportRun,
 ) -> None:
-    import papermill
-
-    target = tmp_path / "cost_analysis.ipynb"
-
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(target),
-        parameters={"limit": 3},
-        kernel_name="llmbench",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=120,
-    )
-
-    nb = json.loads(target.read_text())
-    shown = outputs(nb)
+    shown = outputs(executed(sample_report, "cost_analysis"))
     assert not [o for o in shown if o["output_type"] == "error"]
-    html = [html_of(o) for o in shown]
+    html = [shown_text(o, "text/html") for o in shown]
     for caption in (
         "Estimated cost per model, and in total",
         "What the budget let run, per model and prompt version",
@@ -89,11 +67,7 @@ def test_the_notebook_runs_headless_and_shows_money_charts_and_the_front(
     images = [o["data"]["image/png"] for o in shown if "image/png" in o.get("data", {})]
     assert len(images) >= 3
     assert all(base64.b64decode(image)[:4] == b"\x89PNG" for image in images)
-    headlines = {
-        o["data"][HEADLINE_MIME]["name"]: o["data"][HEADLINE_MIME]["value"]
-        for o in shown
-        if HEADLINE_MIME in o.get("data", {})
-    }
+    headlines = published(executed(sample_report, "cost_analysis"))
     assert headlines["total cost (USD)"] > 0
     assert " on " in headlines["cheapest version at best quality"]
     stop = "".join(

@@ -1,10 +1,10 @@
 """All four notebooks rendered as reports, as `make report` does, then nbval.
 
-The report run executes each notebook with papermill on the project's kernel
-(small `limit`s keep it quick). nbval then re-runs each executed notebook in a
-fresh kernel with a fresh state folder and checks that every cell marked
-``# NBVAL_CHECK_OUTPUT`` gives the same output again (run ids, timings, ports
-and styler ids sanitized by ``nbval_sanitize.cfg``).
+The report run (the session's `sample_report`) executes each notebook with
+papermill on the project's kernel, with small `limit`s. nbval then re-runs
+each executed notebook in a fresh kernel with a fresh state folder and checks
+that every cell marked ``# NBVAL_CHECK_OUTPUT`` gives the same output again
+(run ids, timings, ports and styler ids sanitized by ``nbval_sanitize.cfg``).
 """
 
 from __future__ import annotations
@@ -16,41 +16,29 @@ from pathlib import Path
 
 import pytest
 
-from llmbench.phoenix import PhoenixHandle
-from llmbench.reports import ReportRun, render_reports
+from llmbench.reports import ReportRun
 
-pytest_plugins = ["phoenix_fixtures"]
+pytest_plugins = ["report_fixtures"]
 
 pytestmark = [pytest.mark.notebook, pytest.mark.phoenix]
 
 TESTS = Path(__file__).resolve().parent
-NOTEBOOKS = [
-    TESTS.parent / "notebooks" / f"{name}.ipynb"
-    for name in ("prompt_comparison", "eval_suite", "cost_analysis", "trace_explorer")
-]
 
 
-@pytest.fixture(scope="module")
-def report(
-    tmp_path_factory: pytest.TempPathFactory, phoenix_server: PhoenixHandle
-) -> ReportRun:
-    out = tmp_path_factory.mktemp("reports")
-    parameters = {"limit": 6, "phoenix_url": phoenix_server.url}
-    return render_reports(NOTEBOOKS, parameters, out_dir=out, progress=False)
-
-
-def test_every_notebook_renders_as_a_report(report: ReportRun) -> None:
-    failed = {r.path.name: r.error for r in report.results if r.status != "ok"}
-    index = report.index_html.read_text()
+def test_every_notebook_renders_as_a_report(sample_report: ReportRun) -> None:
+    failed = {r.path.name: r.error for r in sample_report.results if r.status != "ok"}
+    index = sample_report.index_html.read_text()
 
     assert failed == {}
-    for result in report.results:
+    for result in sample_report.results:
         assert result.output_html.stat().st_size > 10_000
         assert result.output_html.name in index
 
 
-def test_marked_outputs_hold_on_a_rerun(report: ReportRun, tmp_path: Path) -> None:
-    executed = [str(r.output_ipynb) for r in report.results]
+def test_marked_outputs_hold_on_a_rerun(
+    sample_report: ReportRun, tmp_path: Path
+) -> None:
+    executed = [str(r.output_ipynb) for r in sample_report.results]
     env = os.environ | {"LLMBENCH_STATE_DIR": str(tmp_path / "rerun-state")}
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

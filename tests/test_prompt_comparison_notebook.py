@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
+from notebook_outputs import executed, outputs
+from notebook_outputs import shown as text
 
 from llmbench.notebook_files import has_outputs, read_notebook
+from llmbench.reports import ReportRun
+
+pytest_plugins = ["report_fixtures"]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "prompt_comparison.ipynb"
 KERNELSPEC = {
@@ -17,15 +21,6 @@ KERNELSPEC = {
     "display_name": "Python (llmbench)",
     "language": "python",
 }
-
-
-def outputs(nb: Any) -> list[Any]:
-    return [
-        output
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    ]
 
 
 def test_the_stored_notebook_is_clean_and_parameterized() -> None:
@@ -46,26 +41,13 @@ def test_the_stored_notebook_is_clean_and_parameterized() -> None:
 
 
 @pytest.mark.notebook
-def test_the_notebook_runs_headless_and_answers_the_question(tmp_path: Path) -> None:
-    import papermill
+def test_the_notebook_runs_headless_and_answers_the_question(
+    sample_report: ReportRun,
+) -> None:
+    shown = outputs(executed(sample_report, "prompt_comparison"))
 
-    executed = tmp_path / NOTEBOOK.name
-
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"limit": 12},
-        kernel_name="llmbench",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-    )
-
-    shown = outputs(read_notebook(executed))
-    assert not [o for o in shown if o.output_type == "error"]
-    markdown = "\n".join(
-        o.data["text/markdown"] for o in shown if "text/markdown" in o.get("data", {})
-    )
+    assert not [o for o in shown if o["output_type"] == "error"]
+    markdown = "\n".join(text(o, "text/markdown") for o in shown)
     verdict = re.search(
         r"v2-full-context scores higher than v1-no-context on (\d+) of 12 cases.*"
         r"(is unlikely to be noise|could be noise)",
@@ -75,9 +57,7 @@ def test_the_notebook_runs_headless_and_answers_the_question(tmp_path: Path) -> 
     assert int(verdict.group(1)) > 6
     images = [o for o in shown if "image/png" in o.get("data", {})]
     assert len(images) >= 3
-    html = "\n".join(
-        o.data["text/html"] for o in shown if "text/html" in o.get("data", {})
-    )
+    html = "\n".join(text(o, "text/html") for o in shown)
     assert "llmbench-case" in html  # the static side-by-side cards
     assert "llmbench-diff" in html  # the prompt diff
     assert any(

@@ -5,29 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
+from notebook_outputs import executed, outputs, shown
+from notebook_outputs import headlines as published
 
-from llmbench.phoenix import PhoenixHandle
-from llmbench.reports import HEADLINE_MIME
+from llmbench.reports import ReportRun
 
-pytest_plugins = ["phoenix_fixtures"]
+pytest_plugins = ["report_fixtures"]
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "trace_explorer.ipynb"
-
-
-def outputs(nb: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every output of every code cell, in order."""
-    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
-
-
-def shown(output: dict[str, Any], mime: str) -> str:
-    """The text an output shows in `mime`, or an empty string."""
-    text = output.get("data", {}).get(mime, "")
-    return "".join(text) if isinstance(text, list) else str(text)
 
 
 def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
@@ -57,27 +45,12 @@ def test_the_notebook_is_stored_clean_with_the_project_kernel() -> None:
 
 
 @pytest.mark.notebook
+@pytest.mark.notebook
 @pytest.mark.phoenix
 def test_the_notebook_makes_traces_first_and_shows_them(
-    phoenix_server: PhoenixHandle, tmp_path: Path
+    sample_report: ReportRun,
 ) -> None:
-    import papermill
-
-    target = tmp_path / "trace_explorer.ipynb"
-    project = f"notebook-{uuid.uuid4().hex[:8]}"
-
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(target),
-        parameters={"phoenix_url": phoenix_server.url, "project": project},
-        kernel_name="llmbench",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=180,
-    )
-
-    nb = json.loads(target.read_text())
-    every = outputs(nb)
+    every = outputs(executed(sample_report, "trace_explorer"))
     assert not [o for o in every if o["output_type"] == "error"]
     html = [shown(o, "text/html") for o in every]
     markdown = "\n".join(shown(o, "text/markdown") for o in every)
@@ -97,11 +70,7 @@ def test_the_notebook_makes_traces_first_and_shows_them(
     images = [o["data"]["image/png"] for o in every if "image/png" in o.get("data", {})]
     assert len(images) >= 2
     assert all(base64.b64decode(image)[:4] == b"\x89PNG" for image in images)
-    headlines = {
-        o["data"][HEADLINE_MIME]["name"]: o["data"][HEADLINE_MIME]["value"]
-        for o in every
-        if HEADLINE_MIME in o.get("data", {})
-    }
+    headlines = published(executed(sample_report, "trace_explorer"))
     assert headlines["spans"] == 90
     assert 0 < headlines["error rate"] < 0.5
     assert headlines["p95 latency (s)"] > 0
