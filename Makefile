@@ -16,7 +16,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup report test check lab phoenix clean
+.PHONY: help setup browser report test browser-test lab phoenix clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,14 +27,20 @@ setup:  ## Install uv if missing, both locked environments and the Jupyter kerne
 	$(UV) sync --frozen --quiet --project services/phoenix
 	$(BIN)/python -m llmbench.jupyter_setup
 
+browser:  ## Install Chromium for the browser tests (apt, as root; says why not otherwise).
+	bash scripts/install-browser.sh
+
 report: setup  ## Render every notebook as a report on the sample data, offline.
 	$(BIN)/llmbench report --all
 
-test: setup  ## Lint, type-check and run the whole test suite (what CI runs).
+test: setup browser  ## Lint, type-check and run the whole test suite (what CI runs).
 	$(BIN)/ruff check llmbench tests benchmarks
 	$(BIN)/ruff format --check llmbench tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+browser-test: setup browser  ## Only the JupyterLab tests in headless Chromium.
+	$(BIN)/python -m pytest -m browser
 
 lab: setup  ## Open JupyterLab on notebooks/ (127.0.0.1 only).
 	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser notebooks

@@ -246,7 +246,7 @@ class Engine:
         records: list[CallRecord | None] = [None] * len(requests)
         store = RunStore(run_id) if self.store else None
         direct = DirectTransport()
-        bar = _progress_bar(len(requests), run_id, enabled=self.progress)
+        bar = _progress_bar(len(requests), enabled=self.progress)
         pending = iter(range(len(requests)))
 
         async def worker() -> None:
@@ -534,7 +534,8 @@ def _timeout(timeout_s: float) -> CallFailed:
     )
 
 
-def _progress_bar(total: int, run_id: str, *, enabled: bool) -> Any:
+def _progress_bar(total: int, *, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"run {run_id}", unit="call", disable=not enabled)
+    # A short label: the bar shares a notebook's width with its counters.
+    return tqdm(total=total, desc="calls", unit="call", disable=not enabled)

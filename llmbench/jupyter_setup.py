@@ -4,7 +4,8 @@
   environment, so papermill, nbval and JupyterLab from it all find the same
   kernel, and every notebook names it: no "Select Kernel" dialog).
 - Turns off JupyterLab's news announcements, which call home.
-- Keeps the Jupyter server on 127.0.0.1 unless the user says otherwise.
+- Keeps the Jupyter server on 127.0.0.1 unless the user says otherwise, and
+  its extension manager read-only (it would otherwise search PyPI).
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ def configure_jupyter() -> None:
     )
     _merge_json(
         etc / "jupyter_server_config.d" / "llmbench.json",
-        {"ServerApp": {"ip": "127.0.0.1", "open_browser": False}},
+        {
+            "ServerApp": {"ip": "127.0.0.1", "open_browser": False},
+            # The extension manager would search PyPI when opened.
+            "LabApp": {"extension_manager": "readonly"},
+        },
     )
 
 
