@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: HTTP statuses worth another attempt: timeouts, rate limits, server trouble.
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 #: Providers whose chat endpoint speaks the OpenAI protocol.
 OPENAI_COMPATIBLE = frozenset({"openai", "hosted_vllm", "openai_like", "custom_openai"})
