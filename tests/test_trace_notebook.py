@@ -63,7 +63,8 @@ def test_the_notebook_makes_traces_first_and_shows_them(
     assert any("Tokens per model and prompt version" in h for h in html)
     scores = next(h for h in html if "Eval scores logged on the spans" in h)
     assert "token_f1" in scores and "grounded" in scores  # comparison and suite
-    assert "**system**" in markdown and "**reply**" in markdown
+    # The slowest calls are shown in full: what was sent, what came back.
+    assert "**user**" in markdown and "**reply**" in markdown
     frames = [h for h in html if "<iframe" in h]
     assert len(frames) == 1
     assert re.search(r'src="http://127\.0\.0\.1:\d+/projects/\w+', frames[0])

@@ -118,9 +118,14 @@ def lab(
     assert not server.running(), "JupyterLab is still running after stop()"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
-    """Headless Debian Chromium under Playwright (a fresh temporary profile)."""
+    """Headless Debian Chromium under Playwright (a fresh temporary profile).
+
+    Module-scoped on purpose: Playwright's sync API keeps an asyncio loop
+    running on the main thread while it is open, and every later test that
+    calls asyncio.run() would find it.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
