@@ -62,7 +62,7 @@ def group_label(values: Sequence[object]) -> str:
 def latency_chart(spans: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> Figure:
     """Each answered call's latency per group, with its p50, p95 and p99.
 
-    Failed calls (no duration recorded) and cache hits are left out. The
+    Failed calls (see `latency_timeline`) and cache hits are left out. The
     x axis turns logarithmic when the latencies span more than 30x.
     """
     import numpy as np
@@ -102,7 +102,7 @@ def latency_chart(spans: pd.DataFrame, by: Sequence[str] = DEFAULT_BY) -> Figure
 def latency_timeline(spans: pd.DataFrame) -> Figure:
     """Latency of each call against its start time; failed calls as red crosses.
 
-    Failed calls sit on the zero line: llmbench records no duration for them.
+    A failed call is drawn at the time it took to fail (a timeout's full wait).
     """
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
@@ -127,7 +127,7 @@ def latency_timeline(spans: pd.DataFrame) -> Figure:
     if not failed.empty:
         ax.scatter(
             failed["start_time"],
-            [0.0] * len(failed),
+            failed["latency_s"].fillna(0.0),
             marker="x",
             s=30,
             color=FAILED,
