@@ -202,22 +202,14 @@ def metric(
         A decorator that registers the function and returns it unchanged.
     """
 
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        register(
-            Metric(
-                name=name,
-                func=func,
-                kind="row",
-                higher_is_better=higher_is_better,
-                threshold=threshold,
-                needs=needs,
-                description=_first_line(func),
-            ),
-            replace=replace,
-        )
-        return func
-
-    return decorate
+    return _registrar(
+        kind="row",
+        name=name,
+        higher_is_better=higher_is_better,
+        threshold=threshold,
+        needs=needs,
+        replace=replace,
+    )
 
 
 def vectorized_metric(
@@ -247,12 +239,33 @@ def vectorized_metric(
         A decorator that registers the function and returns it unchanged.
     """
 
+    return _registrar(
+        kind="vectorized",
+        name=name,
+        higher_is_better=higher_is_better,
+        threshold=threshold,
+        needs=needs,
+        replace=replace,
+    )
+
+
+def _registrar(
+    *,
+    kind: MetricKind,
+    name: str,
+    higher_is_better: bool,
+    threshold: float | None,
+    needs: tuple[str, ...],
+    replace: bool,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The decorator `metric` and `vectorized_metric` return for their kind."""
+
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         register(
             Metric(
                 name=name,
                 func=func,
-                kind="vectorized",
+                kind=kind,
                 higher_is_better=higher_is_better,
                 threshold=threshold,
                 needs=needs,
