@@ -219,24 +219,29 @@ class Judge:
     def _record_hit(self, entry: Mapping[str, Any], tags: Mapping[str, Any]) -> None:
         """Record a verdict replayed from the cache: counted, not paid again."""
         self.records.append(
-            CallRecord(
-                run_id=str(tags.get("run_id") or ""),
-                case_id=str(tags.get("case_id") or ""),
-                prompt_name=tags.get("prompt_name"),
-                prompt_version=tags.get("prompt_version"),
-                model=self.model,
-                repeat=int(tags.get("repeat") or 0),
-                kind="judge",
+            self._judge_record(
+                tags,
                 output_text=entry["output_text"],
                 input_tokens=entry["input_tokens"],
                 output_tokens=entry["output_tokens"],
                 cost_usd=entry["cost_usd"],
                 cache_hit=True,
                 timestamp=datetime.now(UTC).isoformat(),
-                metadata={
-                    k: v for k, v in tags.items() if k in ("metric", "scored_model")
-                },
             )
+        )
+
+    def _judge_record(self, tags: Mapping[str, Any], **fields: Any) -> CallRecord:
+        """A judge `CallRecord` for the scored call `tags` name, with `fields`."""
+        return CallRecord(
+            run_id=str(tags.get("run_id") or ""),
+            case_id=str(tags.get("case_id") or ""),
+            prompt_name=tags.get("prompt_name"),
+            prompt_version=tags.get("prompt_version"),
+            model=self.model,
+            repeat=int(tags.get("repeat") or 0),
+            kind="judge",
+            metadata={k: v for k, v in tags.items() if k in ("metric", "scored_model")},
+            **fields,
         )
 
     def _record(
@@ -251,14 +256,8 @@ class Judge:
         tags = _tags(kwargs) or {}
         usage = getattr(response, "usage", None) if ok else None
         details = getattr(usage, "prompt_tokens_details", None)
-        record = CallRecord(
-            run_id=str(tags.get("run_id") or ""),
-            case_id=str(tags.get("case_id") or ""),
-            prompt_name=tags.get("prompt_name"),
-            prompt_version=tags.get("prompt_version"),
-            model=self.model,
-            repeat=int(tags.get("repeat") or 0),
-            kind="judge",
+        record = self._judge_record(
+            tags,
             status="ok" if ok else "error",
             output_text=_reply_text(response) if ok else "",
             input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -269,7 +268,6 @@ class Judge:
             attempts=1,
             error_type=None if ok else _error_type(kwargs),
             timestamp=_iso(start),
-            metadata={k: v for k, v in tags.items() if k in ("metric", "scored_model")},
         )
         self.records.append(record)
 
