@@ -149,7 +149,9 @@ def summary_table(comparison: Comparison, confidence: float = 0.95) -> Styler:
         f"Mean per case with its {confidence:.0%} bootstrap interval; bold: the "
         f"best version on {comparison.headline_metric} for each model."
     )
-    figures = [c for c in shown.columns if c not in ("version", "model")]
+    # Intervals may wrap under their estimate, so the table fits a notebook.
+    labels = ("version", "model", *comparison.metrics)
+    figures = [c for c in shown.columns if c not in labels]
     return (
         _styled(shown, caption)
         .apply(lambda _: ["font-weight:bold" if b else "" for b in is_best], axis=0)
