@@ -30,13 +30,14 @@ import random
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from llmbench.cache import CacheKey, ResponseCache, cache_key
 from llmbench.config import load_dotenv
 from llmbench.errors import BudgetExceededError, ConfigError
+from llmbench.limits import Budget, Pacer, reservation_usd
 from llmbench.records import CallRecord, ChatRequest
 from llmbench.runs import RunResult, RunStore, new_run_id
 from llmbench.transports import (
@@ -52,9 +53,6 @@ logger = logging.getLogger(__name__)
 
 Route = Literal["auto", "litellm", "direct"]
 T = TypeVar("T")
-
-#: Output tokens assumed for a call's budget reservation when nothing better is known.
-_DEFAULT_OUTPUT_TOKENS = 256
 
 
 class CallObserver(Protocol):
@@ -73,68 +71,6 @@ class EngineStats:
     rate_limited: int = 0
     errors: int = 0
     paid_usd: float = 0.0
-
-
-@dataclass
-class _Budget:
-    """Tracks spend against a USD limit, reserving an estimate for calls in flight."""
-
-    limit_usd: float | None
-    warn_fraction: float
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0
-    stopped: bool = False
-    warned: bool = False
-    unpriced_models: set[str] = field(default_factory=set)
-
-    def admit(self, estimate_usd: float | None, model: str) -> bool:
-        if self.limit_usd is None:
-            return True
-        if self.stopped:
-            return False
-        if estimate_usd is None:
-            if model not in self.unpriced_models:
-                self.unpriced_models.add(model)
-                logger.warning(
-                    "model %s has no known price; its calls cannot count against "
-                    "the budget (set one with llmbench.prices.set_price)",
-                    model,
-                )
-            return True
-        if self.spent_usd + self.reserved_usd + estimate_usd > self.limit_usd:
-            self.stopped = True
-            return False
-        self.reserved_usd += estimate_usd
-        return True
-
-    def settle(self, estimate_usd: float | None, paid_usd: float) -> None:
-        if self.limit_usd is None:
-            return
-        self.reserved_usd -= estimate_usd or 0.0
-        self.spent_usd += paid_usd
-        if not self.warned and self.spent_usd >= self.warn_fraction * self.limit_usd:
-            self.warned = True
-            logger.warning(
-                "run has spent $%.4f, %.0f%% of its $%.4f budget",
-                self.spent_usd,
-                100 * self.spent_usd / self.limit_usd,
-                self.limit_usd,
-            )
-
-
-class _Pacer:
-    """Spaces call starts for one model to stay under a requests-per-minute limit."""
-
-    def __init__(self, rpm: float) -> None:
-        self.interval_s = 60.0 / rpm
-        self.next_start = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        start = max(now, self.next_start)
-        self.next_start = start + self.interval_s
-        if start > now:
-            await asyncio.sleep(start - now)
 
 
 class Engine:
@@ -199,7 +135,7 @@ class Engine:
         self.store = store
         self.stats = EngineStats()
         self._litellm: LiteLLMTransport | None = None
-        self._pacers: dict[str, _Pacer] = {}
+        self._pacers: dict[str, Pacer] = {}
 
     # -- running ----------------------------------------------------------------
 
@@ -242,7 +178,7 @@ class Engine:
             await asyncio.to_thread(warm_up)
         started = datetime.now(UTC)
         self.stats = EngineStats()
-        budget = _Budget(self.budget_usd, self.budget_warn_fraction)
+        budget = Budget(self.budget_usd, self.budget_warn_fraction)
         records: list[CallRecord | None] = [None] * len(requests)
         store = RunStore(run_id) if self.store else None
         direct = DirectTransport()
@@ -291,7 +227,7 @@ class Engine:
         self,
         request: ChatRequest,
         run_id: str,
-        budget: _Budget,
+        budget: Budget,
         direct: DirectTransport,
     ) -> CallRecord:
         """Answer one request from the cache, or make the call within the budget."""
@@ -383,7 +319,7 @@ class Engine:
             return
         pacer = self._pacers.get(model)
         if pacer is None:
-            pacer = self._pacers[model] = _Pacer(float(rpm))
+            pacer = self._pacers[model] = Pacer(float(rpm))
         await pacer.wait()
 
     def _transport_for(
@@ -505,25 +441,6 @@ def _from_cache(record: CallRecord, key: CacheKey, entry: dict[str, Any]) -> Cal
     record.cached_tokens = entry["cached_tokens"]
     record.cost_usd = entry["cost_usd"]
     return record
-
-
-def reservation_usd(request: ChatRequest) -> float | None:
-    """What the budget holds back for a call in flight, in USD, or None if unpriced.
-
-    Deliberately pessimistic: about 4 characters per input token plus a few for
-    the chat format, and the full ``max_tokens`` (or 256) of output.
-    """
-    from llmbench.prices import price_of
-
-    price = price_of(request.model)
-    if price is None:
-        return None
-    input_tokens = sum(len(m.get("content") or "") for m in request.messages) // 4 + 8
-    output_tokens = int(request.params.get("max_tokens") or _DEFAULT_OUTPUT_TOKENS)
-    return (
-        input_tokens * price.input_per_token_usd
-        + output_tokens * price.output_per_token_usd
-    )
 
 
 def _timeout(timeout_s: float) -> CallFailed:

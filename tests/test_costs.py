@@ -709,8 +709,9 @@ def test_estimate_vs_actual_reports_the_relative_error() -> None:
 
 
 def test_accounting_of_a_budget_stopped_run_pays_only_the_ok_calls() -> None:
-    from llmbench.engine import Engine, reservation_usd
+    from llmbench.engine import Engine
     from llmbench.errors import BudgetExceededError
+    from llmbench.limits import reservation_usd
     from llmbench.testing import LocalServer
 
     with LocalServer.start(cached_fraction=0.5) as server:

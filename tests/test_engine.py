@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from llmbench.config import state_dir
-from llmbench.engine import Engine, reservation_usd
+from llmbench.engine import Engine
 from llmbench.errors import BudgetExceededError
+from llmbench.limits import reservation_usd
 from llmbench.records import ChatRequest
 from llmbench.runs import load_run
 from llmbench.testing import LocalServer
