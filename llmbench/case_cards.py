@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from llmbench.compare_views import ADDED_BG, REMOVED_BG, as_float, format_seconds
+from llmbench.cells import as_float
+from llmbench.compare_views import ADDED_BG, REMOVED_BG, format_seconds
 from llmbench.estimates import format_usd
 
 if TYPE_CHECKING:

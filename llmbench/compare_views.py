@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from llmbench.cells import as_float
 from llmbench.estimates import format_usd
 
 if TYPE_CHECKING:
@@ -42,15 +43,6 @@ def format_interval(estimate: float, low: float, high: float, digits: int = 2) -
     shown = [_fixed(x, digits) for x in (estimate, low, high)]
     between = " to " if any(s.startswith("-") for s in shown[1:]) else "–"
     return f"{shown[0]} ({shown[1]}{between}{shown[2]})"
-
-
-def as_float(value: Any) -> float | None:
-    """A table cell as a float, None when missing (None, NaN, pandas' NA)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
 
 
 def format_seconds(value: Any) -> str:

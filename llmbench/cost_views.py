@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmbench.cells import as_float
 from llmbench.estimates import format_usd
 
 if TYPE_CHECKING:
@@ -160,16 +161,14 @@ def markdown_text(text: str) -> str:
 
 def _count(value: Any) -> str:
     """A whole number with thousands separators; blank when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:,.0f}"
+    number = as_float(value)
+    return "" if number is None else f"{number:,.0f}"
 
 
 def _percent(value: Any) -> str:
     """A fraction as a signed percentage; blank when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:+.0%}"
+    number = as_float(value)
+    return "" if number is None else f"{number:+.0%}"
 
 
 def spend_summary(frame: pd.DataFrame) -> str:

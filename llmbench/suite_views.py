@@ -9,9 +9,10 @@ back as pandas DataFrames of display strings, ready to print or show.
 
 from __future__ import annotations
 
-import math
 from html import escape
 from typing import TYPE_CHECKING, Any
+
+from llmbench.cells import as_float
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,8 +234,8 @@ def _plain(frame: pd.DataFrame) -> str:
 
 
 def _is_missing(value: Any) -> bool:
-    """None or NaN."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN or pandas' NA."""
+    return as_float(value) is None
 
 
 def _number(value: Any) -> str:

@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmbench.cells import as_float
 from llmbench.estimates import format_usd
 from llmbench.trace_summaries import (
     DEFAULT_BY,
@@ -255,9 +256,9 @@ def annotation_table(summary: pd.DataFrame) -> Styler:
 
 def format_seconds(value: Any) -> str:
     """A duration for people: ms below a second, else seconds; blank if missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    seconds = as_float(value)
+    if seconds is None:
         return ""
-    seconds = float(value)
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.2f} s"
@@ -316,13 +317,11 @@ def _cost(cost_usd: float, unpriced_calls: int) -> str:
 
 def _percent(value: Any) -> str:
     """A fraction as a percentage; blank when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{float(value):.1%}"
+    number = as_float(value)
+    return "" if number is None else f"{number:.1%}"
 
 
 def _count(value: Any) -> str:
     """A whole number with thousands separators; blank when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{float(value):,.0f}"
+    number = as_float(value)
+    return "" if number is None else f"{number:,.0f}"
