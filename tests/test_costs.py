@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tiktoken
+from offline_runs import run_without_network
 
 from llmbench import prices
 from llmbench.costs import (
@@ -141,19 +139,8 @@ def test_token_count_matches_tiktoken_o200k_for_gpt_4o_mini(
 
 
 def test_token_counting_downloads_nothing(tmp_path: Path) -> None:
-    script = textwrap.dedent(
-        """
-        import json, socket
-
-        attempts = []
-
-        def refuse(*args, **kwargs):
-            attempts.append(repr(args)[:80])
-            raise OSError("network disabled in this test")
-
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
+    script = """
+        import json
 
         import llmbench
         from llmbench.tokens import TokenCounter
@@ -170,7 +157,6 @@ def test_token_counting_downloads_nothing(tmp_path: Path) -> None:
         notes = counter.notes()
         print(json.dumps({"counts": counts, "notes": notes, "attempts": attempts}))
         """
-    )
     hf_home = tmp_path / "hf"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -179,14 +165,7 @@ def test_token_counting_downloads_nothing(tmp_path: Path) -> None:
         "LLMBENCH_STATE_DIR": str(tmp_path / "state"),
     }
 
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = run_without_network(script, env=env)
 
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from offline_runs import run_without_network
 
 from llmbench import embeddings
 
@@ -70,21 +68,8 @@ def test_similarity_matrix_has_one_row_per_query() -> None:
 
 
 def test_the_model_loads_offline_and_leaves_root_logging_alone() -> None:
-    script = textwrap.dedent(
+    done = run_without_network(
         """
-        import socket
-
-        attempts = []
-
-        def refuse(*args, **kwargs):
-            attempts.append(args)
-            raise OSError("network access attempted")
-
-        socket.socket.connect = refuse
-        socket.socket.connect_ex = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
-
         import logging
 
         root = logging.getLogger()
@@ -97,15 +82,6 @@ def test_the_model_loads_offline_and_leaves_root_logging_alone() -> None:
         after = (root.level, len(root.handlers))
         print(len(attempts), round(score, 3), before == after)
         """
-    )
-
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
 
     assert done.returncode == 0, done.stderr

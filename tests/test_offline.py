@@ -16,6 +16,7 @@ import litellm
 import pytest
 import tiktoken
 from litellm.llms.custom_llm import CustomLLM
+from offline_runs import run_without_network
 
 from llmbench.errors import ConfigError
 from llmbench.offline import (
@@ -372,21 +373,8 @@ def test_importing_the_module_loads_no_heavy_library() -> None:
 
 
 def test_a_call_works_with_the_network_blocked() -> None:
-    done = run_isolated(
+    done = run_without_network(
         f"""
-        import socket
-
-        attempts = []
-
-        def refuse(*args, **kwargs):
-            attempts.append(args)
-            raise OSError("network access attempted")
-
-        socket.socket.connect = refuse
-        socket.socket.connect_ex = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
-
         import llmbench
         from llmbench.offline import register_offline_provider
         register_offline_provider()
